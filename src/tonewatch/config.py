@@ -7,7 +7,7 @@ import functools
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -31,6 +31,8 @@ class IngestConfig(_Section):
     langid_min_confidence: float
     languages: list[str]
     default_timezone: str
+    chat_preset: Literal["auto", "generic", "twitter_customer_care"]
+    chat_fields: dict[str, str]
 
 
 class ClassifyConfig(_Section):
