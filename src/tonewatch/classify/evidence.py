@@ -1,0 +1,84 @@
+"""Evidence spans for a reported flag: the words a support lead reads to check it.
+
+Lexicon hits come first: they name the exact phrase. Without one, occlusion finds the clause
+whose removal lowers the flag's score the most; a flag always gets a non-empty span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tonewatch.classify.lexicon import Hit
+from tonewatch.classify.segment import clauses, sentences
+from tonewatch.schema import LABELS, Evidence
+
+MAX_CANDIDATES = 24
+
+ScoreFn = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, 12) flag probabilities
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def candidates(text: str, lang: str) -> list[tuple[int, int]]:
+    spans = clauses(text, lang)
+    if len(spans) > MAX_CANDIDATES:
+        spans = sentences(text, lang)
+    if len(spans) > MAX_CANDIDATES:
+        spans = spans[:MAX_CANDIDATES]  # occlusion cost is bounded; lexicon hits cover the rest
+    stripped = text.strip()
+    if not spans and stripped:
+        start = text.index(stripped)
+        spans = [(start, start + len(stripped))]
+    return spans
+
+
+def occlusion_spans(
+    text: str, lang: str, labels: Sequence[str], full: np.ndarray, score: ScoreFn
+) -> dict[str, tuple[int, int]]:
+    """For each label, the candidate span whose removal drops that label's score the most
+    (ties and no drop: the span that scores highest alone)."""
+    spans = candidates(text, lang)
+    if len(spans) <= 1:
+        return dict.fromkeys(labels, spans[0]) if spans else {}
+    ablated = [text[:s] + " " + text[e:] for s, e in spans]
+    alone = [text[s:e] for s, e in spans]
+    scores = score(ablated + alone)
+    drop, solo = full[None, :] - scores[: len(spans)], scores[len(spans) :]
+    out = {}
+    for label in labels:
+        j = LABELS.index(label)
+        best = int(np.argmax(drop[:, j] + 1e-3 * solo[:, j]))
+        out[label] = spans[best]
+    return out
+
+
+def evidence_for(
+    text: str,
+    lang: str,
+    labels: Sequence[str],
+    hits: Sequence[Hit],
+    full: np.ndarray,
+    score: ScoreFn,
+) -> dict[str, tuple[Evidence, ...]]:
+    result: dict[str, tuple[Evidence, ...]] = {}
+    need_occlusion = []
+    for label in labels:
+        spans = _merge([(h.start, h.end) for h in hits if h.label == label])
+        if spans:
+            result[label] = tuple(Evidence.from_span(text, s, e) for s, e in spans)
+        else:
+            need_occlusion.append(label)
+    if need_occlusion:
+        for label, (s, e) in occlusion_spans(text, lang, need_occlusion, full, score).items():
+            result[label] = (Evidence.from_span(text, s, e),)
+    return result
