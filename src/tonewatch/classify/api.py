@@ -69,9 +69,10 @@ def classify(
 
 
 def detect_languages(texts: Sequence[str]) -> list[str]:
-    from tonewatch.ingest.langid import detect_many
+    from tonewatch.ingest.langid import LanguageIdentifier
 
-    return [lang for lang, _ in detect_many(texts)]
+    identifier = LanguageIdentifier.from_config(default_config().ingest)
+    return [guess.lang for guess in identifier.identify_many(texts)]
 
 
 def read_turn_texts(path: str | Path) -> Iterator[TurnText]:

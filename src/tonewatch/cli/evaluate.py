@@ -21,6 +21,7 @@ def evaluate_cli(
     from tonewatch.classify.api import load_model, resolve_model_path
     from tonewatch.train.evaluate import evaluate_turns, markdown_table, write_report
     from tonewatch.train.gold import read_annotations
+    from tonewatch.train.model_card import write_model_card
 
     with user_errors():
         classifier = load_model(model)
@@ -35,5 +36,7 @@ def evaluate_cli(
         report["split"] = split
         typer.echo(markdown_table(report))
         if write:
-            out = write_report(report, resolve_model_path(model), f"eval-{split}")
-            typer.echo(f"written {out}")
+            directory = resolve_model_path(model)
+            out = write_report(report, directory, f"eval-{split}")
+            write_model_card(directory)
+            typer.echo(f"written {out} and the model card")

@@ -96,11 +96,37 @@ def _evidence_f1(turns: Sequence[GoldTurn], results: Sequence[Any]) -> float | N
 
 
 def write_report(report: dict[str, Any], directory: str | Path, name: str = "eval") -> Path:
+    """``<name>.json``, ``<name>.md`` and, for the test split, ``reliability.png``."""
     directory = Path(directory)
     path = directory / f"{name}.json"
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     (directory / f"{name}.md").write_text(markdown_table(report), encoding="utf-8")
+    if report.get("reliability"):
+        plot_reliability(report["reliability"], directory / "reliability.png")
     return path
+
+
+def plot_reliability(bins: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
+    ax.plot(
+        [b["mean_score"] for b in bins],
+        [b["fraction_positive"] for b in bins],
+        marker="o",
+        label="model",
+    )
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("fraction of turns carrying the flag")
+    ax.set_title("Reliability (all labels, test split)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _fmt(value: float | None) -> str:

@@ -25,6 +25,7 @@ from tonewatch.errors import ConfigError, DataError
 from tonewatch.schema import LABELS, TAXONOMY_VERSION, TONES
 from tonewatch.train.corpora import CORPUS_INFO, load_corpus
 from tonewatch.train.gold import GoldTurn, file_sha256, read_annotations
+from tonewatch.train.model_card import write_model_card
 
 
 class _Strict(BaseModel):
@@ -210,6 +211,7 @@ def train(
     }
     model = RedFlagModel(featurizer, heads, meta)
     model.save(output, config_text=config_text, lexicon_dir=base / config.lexicons)
+    write_model_card(output)
     log(f"saved {output}")
     return model
 

@@ -1,0 +1,39 @@
+"""The model card (``README.md`` of a model directory), generated from its metadata and
+evaluation files so it never drifts from the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from tonewatch.train.corpora import CORPUS_INFO
+from tonewatch.train.evaluate import markdown_table
+
+
+def render_model_card(model_dir: str | Path) -> str:
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    eval_path = model_dir / "eval-test.json"
+    evaluation = json.loads(eval_path.read_text(encoding="utf-8")) if eval_path.is_file() else None
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    png = model_dir / "reliability.png"
+    return env.get_template("model_card.md.j2").render(
+        meta=meta,
+        evaluation=evaluation,
+        evaluation_table=markdown_table(evaluation) if evaluation else "",
+        reliability_png=png.name if png.is_file() else None,
+        licences={name: info["licence"] for name, info in CORPUS_INFO.items()},
+        mappings={name: info["mapping"] for name, info in CORPUS_INFO.items()},
+    )
+
+
+def write_model_card(model_dir: str | Path) -> Path:
+    path = Path(model_dir) / "README.md"
+    path.write_text(render_model_card(model_dir), encoding="utf-8")
+    return path
