@@ -52,7 +52,10 @@ class AggregateConfig(_Section):
     business_hours: tuple[int, int]
     business_days: list[int]
     attention_z: float
+    attention_min_cohort: int
     unresponsive_days: int
+    unresponsive_min_events: int
+    after_hours_min_contacts: int
     max_evidence: int
 
 

@@ -263,6 +263,7 @@ class FamilyStats(_Frozen):
 class SignalValue(_Frozen):
     value: float
     flagged: bool
+    detail: str = ""  # plain-language reading of the value, e.g. "2 silences of 9+ days"
 
 
 class ClientReport(_Frozen):
