@@ -151,7 +151,9 @@ def parse_timestamp(value: Any, tz: tzinfo) -> datetime | None:
     if isinstance(value, bool):
         raise ValueError(f"expected a date and time, found {value!r}")
     parsed: datetime | None = None
-    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
         seconds = float(value)
         if seconds > 1e11:  # epoch milliseconds
             seconds /= 1000

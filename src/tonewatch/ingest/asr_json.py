@@ -25,7 +25,7 @@ from typing import Any
 from tonewatch.config import IngestConfig
 from tonewatch.ingest import _textio as tio
 from tonewatch.ingest.base import ReadItem
-from tonewatch.ingest.transcript import Segment, call_conversation, clean
+from tonewatch.ingest.transcript import Segment, clean, finish_call
 from tonewatch.registry import readers
 from tonewatch.schema import QuarantineRecord
 
@@ -241,9 +241,4 @@ class AsrJsonReader:
         except ValueError as exc:
             yield tio.quarantine(path, tio.BAD_TIMESTAMP, f"call start: {exc}")
             call_start = None
-        yield from (f for f in found if isinstance(f, QuarantineRecord))
-        segments = [f for f in found if isinstance(f, Segment)]
-        if segments:
-            yield call_conversation(path, segments, call_start, meta)
-        elif not found:
-            yield tio.quarantine(path, tio.UNRECOGNISED, "no speech found: no segments")
+        yield from finish_call(path, found, call_start, meta)

@@ -125,7 +125,8 @@ def _message(
 
 
 def _raw(row: Mapping[str, Any], fields: ChatFields) -> RawMessage:
-    author, address = lookup(row, fields.author), lookup(row, fields.address)
+    address = lookup(row, fields.address)
+    author = lookup(row, fields.author) if fields.author else address  # an id names no one else
     return RawMessage(
         author="" if author is None else str(author),
         role=to_role(lookup(row, fields.role), fields.role_true),

@@ -10,7 +10,7 @@ The ``twitter_customer_care`` preset reads the IBM customer-care dialogues
 (github.com/IBM/twitter-customer-care-document-prediction): one JSON object per dialogue,
 ``dialogHeader`` (company, sessionID, conversationDateTime, duration), ``dialogContent``
 (messages keyed ``client`` / ``client1`` / ``agent`` -> author handle) and ``agentURL``
-(the agent's closing reply, whose time is conversationDateTime + duration).
+(the agent's closing reply; its time is read from its tweet id).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tonewatch.errors import ConfigError
-from tonewatch.ingest._textio import parse_clock
 from tonewatch.schema import Role
 
 FIELDS = ("conversation_id", "author", "timestamp", "text", "role", "address", "messages")
@@ -178,6 +177,9 @@ TWITTER_AUTHOR_KEYS: dict[str, Role] = {
 }
 
 
+_TWITTER_EPOCH_MS = 1288834974657
+
+
 def is_twitter_dialogue(record: Any) -> bool:
     return isinstance(record, Mapping) and "dialogContent" in record and "dialogHeader" in record
 
@@ -225,7 +227,7 @@ def twitter_dialogue(record: Mapping[str, Any]) -> tuple[str | None, list[RawMes
                 author=company,
                 role=Role.agent,
                 text=_unescape(closing.get("url_utterance")),
-                timestamp=_closing_time(header),
+                timestamp=_closing_time(closing),
                 address=f"@{company}" if company else None,
                 meta={"message_id": closing.get("tweet_ID"), "support_url": closing.get("url")},
             )
@@ -241,14 +243,12 @@ def _unescape(value: Any) -> Any:
     return html.unescape(value) if isinstance(value, str) else value
 
 
-def _closing_time(header: Mapping[str, Any]) -> str | None:
-    """conversationDateTime + duration: the time of the agent's closing reply."""
-    start, duration = header.get("conversationDateTime"), header.get("duration")
-    if not isinstance(start, str) or not isinstance(duration, str):
-        return None
-    delta = parse_clock(duration)
+def _closing_time(closing: Mapping[str, Any]) -> datetime | None:
+    """The agent's closing reply has no datetime field; its tweet id is a Twitter "snowflake"
+    holding the creation time (ms since 2010-11-04T01:42:54.657Z, in the bits above 22).
+    (The header's ``duration`` does not give it: it is negative in some dialogues.)"""
     try:
-        begun = datetime.fromisoformat(start)
+        tweet_id = int(str(closing.get("tweet_ID")))
     except ValueError:
-        return start  # the reader reports the bad timestamp
-    return (begun + delta).isoformat() if delta is not None else None
+        return None
+    return datetime.fromtimestamp(((tweet_id >> 22) + _TWITTER_EPOCH_MS) / 1000, tz=UTC)

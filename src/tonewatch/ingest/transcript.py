@@ -99,25 +99,35 @@ def split_speakers(lines: Iterable[str], **common: object) -> list[Segment]:
     ]
 
 
-def _merge(segments: list[Segment]) -> list[list[Segment]]:
+def _merge(segments: Iterable[Segment | None]) -> list[list[Segment]]:
+    """Runs of one known speaker; None (a quarantined cue) ends a run, empty text is skipped."""
     groups: list[list[Segment]] = []
+    joinable = False
     for segment in segments:
-        if groups and segment.speaker and groups[-1][0].speaker == segment.speaker:
-            groups[-1].append(segment)
-        else:
-            groups.append([segment])
+        if segment is None:
+            joinable = False
+        elif segment.text:
+            if joinable and segment.speaker and groups[-1][0].speaker == segment.speaker:
+                groups[-1].append(segment)
+            else:
+                groups.append([segment])
+                joinable = True
     return groups
 
 
 def call_conversation(
-    path: Path, segments: list[Segment], call_start: datetime | None, meta: dict | None = None
+    path: Path,
+    segments: list[Segment | None],
+    call_start: datetime | None,
+    meta: dict | None = None,
 ) -> Conversation:
-    """One call; consecutive segments of one known speaker become one turn."""
+    """One call; consecutive segments of one known speaker become one turn (``None`` in
+    ``segments`` stands for a quarantined cue, which no turn is merged across)."""
     conv_id = path.stem
     turns = []
-    spoken = [s for s in segments if s.text]
+    groups = _merge(segments)
     offset = 0.0  # a turn without its own offset is dated by the last one known
-    for index, group in enumerate(_merge(spoken)):
+    for index, group in enumerate(groups):
         first, last = group[0], group[-1]
         text = " ".join(s.text for s in group)
         turn_meta: dict[str, object] = {}
@@ -154,7 +164,7 @@ def call_conversation(
         id=conv_id,
         channel=Channel.call,
         client_key="",
-        participants=tio.participants((s.speaker, Role.unknown, None) for s in spoken),
+        participants=tio.participants((s.speaker, Role.unknown, None) for g in groups for s in g),
         turns=tuple(turns),
         source=Location(path=str(path)),
         meta=info,
@@ -189,15 +199,14 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
         yield start, block
 
 
-def _finish(
-    path: Path,
-    segments: list[Segment],
-    problems: list[QuarantineRecord],
-    call_start: datetime | None,
-    meta: dict,
+def finish_call(
+    path: Path, found: list[Segment | QuarantineRecord], call_start: datetime | None, meta: dict
 ) -> Iterator[ReadItem]:
+    """Quarantine records first, then the call (a quarantined cue breaks merging)."""
+    problems = [f for f in found if isinstance(f, QuarantineRecord)]
     yield from problems
-    if segments:
+    segments = [None if isinstance(f, QuarantineRecord) else f for f in found]
+    if any(s is not None and s.text for s in segments):
         yield call_conversation(path, segments, call_start, meta)
     elif not problems:
         yield tio.quarantine(path, tio.UNRECOGNISED, "no speech found: the file has no cues")
@@ -240,8 +249,7 @@ class WebVttReader:
             )
             return
         tz = tio.timezone_of(config.default_timezone)
-        segments: list[Segment] = []
-        problems: list[QuarantineRecord] = []
+        found: list[Segment | QuarantineRecord] = []
         call_start: datetime | None = None
         for start, block in _blocks(lines):
             if start == 1 or block[0].startswith("NOTE"):
@@ -249,7 +257,7 @@ class WebVttReader:
                     try:
                         call_start = call_start_of(line, tz) or call_start
                     except ValueError as exc:
-                        problems.append(
+                        found.append(
                             _cue_problem(
                                 path, start + offset, None, tio.BAD_TIMESTAMP, f"call start: {exc}"
                             )
@@ -258,26 +266,23 @@ class WebVttReader:
             if block[0].startswith(("STYLE", "REGION")):
                 continue
             parsed = self._cue(path, start, block)
-            if isinstance(parsed, QuarantineRecord):
-                problems.append(parsed)
-            else:
-                segments.extend(parsed)
-        yield from _finish(path, segments, problems, call_start, {"format": "webvtt"})
+            found.extend([parsed] if isinstance(parsed, QuarantineRecord) else parsed)
+        yield from finish_call(path, found, call_start, {"format": "webvtt"})
 
     @staticmethod
     def _cue(path: Path, start: int, block: list[str]) -> list[Segment] | QuarantineRecord:
         line = _timing_line(start, block)
         try:
             captions = webvtt.from_string("WEBVTT\n\n" + "\n".join(block), strict=True).captions
-        except MalformedCaptionError as exc:
-            captions, error = [], str(exc)
+        except MalformedCaptionError as exc:  # keep its reason unless it only repeats the block
+            captions, error = [], "" if str(exc).startswith("Invalid cue block") else str(exc)
         else:
             error = ""
         if len(captions) != 1:
             return _cue_problem(
                 path,
                 line,
-                None,
+                None if "-->" in block[0] else block[0].strip(),
                 tio.BAD_CUE,
                 "expected a cue timing line "
                 f"'hh:mm:ss.ttt --> hh:mm:ss.ttt' and text, found "
@@ -321,14 +326,13 @@ class SrtReader:
         if isinstance(decoded, QuarantineRecord):
             yield decoded
             return
-        segments: list[Segment] = []
-        problems: list[QuarantineRecord] = []
+        found: list[Segment | QuarantineRecord] = []
         for start, block in _blocks(decoded[0].splitlines()):
             line = _timing_line(start, block)
             try:
                 (subtitle,) = srt.parse("\n".join(block) + "\n")
-            except (srt.SRTParseError, ValueError) as exc:
-                problems.append(
+            except (srt.SRTParseError, ValueError):
+                found.append(
                     _cue_problem(
                         path,
                         line,
@@ -336,13 +340,13 @@ class SrtReader:
                         tio.BAD_CUE,
                         "expected a numbered cue with a timing line "
                         "'hh:mm:ss,ttt --> hh:mm:ss,ttt', found "
-                        f"{tio.snippet(' / '.join(block))} ({exc})",
+                        f"{tio.snippet(' / '.join(block))}",
                     )
                 )
                 continue
             cue = str(subtitle.index)
             if subtitle.end < subtitle.start:
-                problems.append(
+                found.append(
                     _cue_problem(
                         path,
                         line,
@@ -353,7 +357,7 @@ class SrtReader:
                     )
                 )
                 continue
-            segments.extend(
+            found.extend(
                 split_speakers(
                     subtitle.content.splitlines(),
                     line=line,
@@ -362,7 +366,7 @@ class SrtReader:
                     end_s=subtitle.end.total_seconds(),
                 )
             )
-        yield from _finish(path, segments, problems, None, {"format": "srt"})
+        yield from finish_call(path, found, None, {"format": "srt"})
 
 
 # Plain text: optional "[00:01:23]" / "00:01:23" offset before "Name: text".
@@ -412,29 +416,28 @@ class SpeakerTextReader:
             yield decoded
             return
         tz = tio.timezone_of(config.default_timezone)
-        segments: list[Segment] = []
-        problems: list[QuarantineRecord] = []
+        found: list[Segment | QuarantineRecord] = []
         call_start: datetime | None = None
         open_: dict | None = None  # the segment being read: lines join with "\n"
         for number, line in enumerate(decoded[0].splitlines(), start=1):
             if not line.strip():
                 continue
-            if not segments and open_ is None:  # metadata before the first utterance
+            if open_ is None:  # metadata lines before the first utterance
                 try:
-                    found = call_start_of(line, tz)
+                    start = call_start_of(line, tz)
                 except ValueError as exc:
-                    problems.append(
+                    found.append(
                         tio.quarantine(path, tio.BAD_TIMESTAMP, f"call start: {exc}", line=number)
                     )
                     continue
-                if found is not None:
-                    call_start = found
+                if start is not None:
+                    call_start = start
                     continue
             start_s, rest = _offset(line)
             named = SPEAKER_LINE.match(rest)
             if named or start_s is not None or _ONLY_MARKERS.match(rest) or open_ is None:
                 if open_ is not None:
-                    segments.append(Segment(**open_))
+                    found.append(Segment(**open_))
                 open_ = {
                     "speaker": named["name"].strip() if named else "",
                     "text": named["text"].strip() if named else rest.strip(),
@@ -444,5 +447,5 @@ class SpeakerTextReader:
             else:
                 open_["text"] += "\n" + line.strip()
         if open_ is not None:
-            segments.append(Segment(**open_))
-        yield from _finish(path, segments, problems, call_start, {"format": "speaker_text"})
+            found.append(Segment(**open_))
+        yield from finish_call(path, found, call_start, {"format": "speaker_text"})
