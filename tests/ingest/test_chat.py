@@ -91,6 +91,23 @@ def test_chat_jsonl_auto_maps_other_field_names_and_dates_naive_times(chat_dir: 
     assert stamp is not None and stamp.utcoffset() == timedelta(hours=4)
 
 
+def test_chat_jsonl_unsorted_rows_are_grouped_and_emitted_when_complete(tmp_path: Path) -> None:
+    rows = [
+        {"conversation_id": "c1", "author": "Ana", "text": "¿Dónde está mi pedido?"},
+        {"conversation_id": "c2", "author": "Luis", "text": "Quiero cancelar."},
+        {"conversation_id": "c1", "author": "Soporte"},  # no text: quarantined
+        {"conversation_id": "c2", "author": "Soporte", "text": "Hecho."},
+        {"conversation_id": "c1", "author": "Ana", "text": "¿Hola?"},
+    ]
+    export = tmp_path / "mixed.jsonl"
+    export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    items = read("tonewatch.chat_json.v1", export)
+    assert [getattr(i, "id", None) or i.code for i in items] == ["I104", "c2", "c1"]
+    conversations, _ = split(items)
+    assert [t.text for t in conversations["c1"].turns] == ["¿Dónde está mi pedido?", "¿Hola?"]
+    assert [t.source.line for t in conversations["c1"].turns] == [1, 5]
+
+
 def test_chat_csv_keeps_multiline_text_and_physical_line_numbers(chat_dir: Path) -> None:
     conversations, problems = split(read("tonewatch.chat_csv.v1", chat_dir / "ko_support.csv"))
     assert problems == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -150,19 +150,26 @@ def parse_timestamp(value: Any, tz: tzinfo) -> datetime | None:
         return None
     if isinstance(value, bool):
         raise ValueError(f"expected a date and time, found {value!r}")
-    parsed: datetime | None = None
     if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
-        seconds = float(value)
-        if seconds > 1e11:  # epoch milliseconds
-            seconds /= 1000
-        parsed = datetime.fromtimestamp(seconds, tz=ZoneInfo("UTC"))
+        parsed: datetime | None = value
+    elif isinstance(value, int | float):
+        parsed = _from_epoch(float(value))
     elif isinstance(value, str):
         parsed = _parse_text_timestamp(value.strip())
+    else:
+        parsed = None
     if parsed is None:
         raise ValueError(f"expected an ISO 8601 date and time, found {value!r}")
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _from_epoch(seconds: float) -> datetime | None:
+    if seconds > 1e11:  # epoch milliseconds
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # nan, inf, beyond year 9999
+        return None
 
 
 def _is_number(text: str) -> bool:
@@ -178,6 +185,8 @@ def _parse_text_timestamp(text: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
+    if _is_number(text):
+        return _from_epoch(float(text))
     try:
         return datetime.strptime(text, _TWITTER_FORMAT)
     except ValueError:

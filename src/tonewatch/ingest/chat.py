@@ -19,7 +19,6 @@ use JSON Lines for very large exports.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -28,9 +27,9 @@ from typing import Any
 
 from tonewatch.config import IngestConfig
 from tonewatch.ingest import _textio as tio
-from tonewatch.ingest.asr_json import looks_like_asr
 from tonewatch.ingest.base import ReadItem
 from tonewatch.ingest.chat_csv import csv_records, sniff_csv
+from tonewatch.ingest.chat_json import Record, document_records, is_jsonl, jsonl_records, sniff_json
 from tonewatch.ingest.chat_presets import (
     ALIASES,
     ChatFields,
@@ -52,8 +51,6 @@ from tonewatch.schema import (
     Turn,
 )
 
-# A record of the file: (1-based record number, line it starts on, decoded value).
-Record = tuple[int, int | None, Any]
 Records = Callable[[], Iterator[Record | QuarantineRecord]]
 
 
@@ -74,7 +71,6 @@ class Message:
 
 
 def _message(
-    path: Path,
     conversation: str | None,
     raw: RawMessage,
     where: Location,
@@ -164,28 +160,6 @@ def build_conversation(
     )
 
 
-def _grouped(
-    path: Path, rows: Callable[[], Iterator[Message | QuarantineRecord]]
-) -> Iterator[ReadItem]:
-    """Group flat rows by conversation id in two streaming passes (see module docstring)."""
-    last: dict[str, int] = {}
-    messages = (row for row in rows() if isinstance(row, Message))
-    for index, message in enumerate(messages):
-        last[message.conversation] = index
-    open_: dict[str, list[Message]] = {}
-    index = -1
-    for row in rows():
-        if isinstance(row, QuarantineRecord):
-            yield row
-            continue
-        index += 1
-        open_.setdefault(row.conversation, []).append(row)
-        if last.get(row.conversation) == index:
-            yield build_conversation(path, row.conversation, open_.pop(row.conversation), {})
-    for conv_id, left in open_.items():  # only if the file changed between the passes
-        yield build_conversation(path, conv_id, left, {})
-
-
 def _read_records(path: Path, records: Records, config: IngestConfig) -> Iterator[ReadItem]:
     """Pick the layout and fields from the first record, then read every record."""
     tz = tio.timezone_of(config.default_timezone)
@@ -218,33 +192,47 @@ def _read_records(path: Path, records: Records, config: IngestConfig) -> Iterato
     if fields.text is None:
         yield _no_text_field(path, list(sample.keys()), fields)
         return
+    yield from _flat(path, records, fields, tz)
+
+
+def _flat(path: Path, records: Records, fields: ChatFields, tz: tzinfo) -> Iterator[ReadItem]:
+    """Rows grouped by conversation id in two streaming passes (see module docstring)."""
     stem = path.stem
 
-    def rows() -> Iterator[Message | QuarantineRecord]:
-        for item in records():
-            if isinstance(item, QuarantineRecord):
-                yield item
-                continue
-            number, line, value = item
-            where = Location(path=str(path), item=number, line=line)
-            if not isinstance(value, Mapping):
-                yield QuarantineRecord(
-                    location=where,
-                    code=tio.BAD_RECORD,
-                    message=(f"expected a JSON object (one message), found {type(value).__name__}"),
-                )
-                continue
-            conv = lookup(value, fields.conversation_id) if fields.conversation_id else stem
-            yield _message(
-                path,
-                None if conv in (None, "") else str(conv),
-                _raw(value, fields),
-                where,
-                fields,
-                tz,
-            )
+    def conversation_of(row: Mapping[str, Any]) -> str | None:
+        conv = lookup(row, fields.conversation_id) if fields.conversation_id else stem
+        return None if conv in (None, "") else str(conv)
 
-    yield from _grouped(path, rows)
+    last: dict[str, int] = {}  # pass 1: the record each conversation ends on (ids only)
+    for item in records():
+        if not isinstance(item, QuarantineRecord) and isinstance(item[2], Mapping):
+            conv = conversation_of(item[2])
+            if conv is not None:
+                last[conv] = item[0]
+    open_: dict[str, list[Message]] = {}
+    for item in records():
+        if isinstance(item, QuarantineRecord):
+            yield item
+            continue
+        number, line, value = item
+        where = Location(path=str(path), item=number, line=line)
+        if not isinstance(value, Mapping):
+            yield QuarantineRecord(
+                location=where,
+                code=tio.BAD_RECORD,
+                message=f"expected a JSON object (one message), found {type(value).__name__}",
+            )
+            continue
+        conv = conversation_of(value)
+        row = _message(conv, _raw(value, fields), where, fields, tz)
+        if isinstance(row, QuarantineRecord):
+            yield row
+        else:
+            open_.setdefault(row.conversation, []).append(row)
+        if conv is not None and last.get(conv) == number and conv in open_:
+            yield build_conversation(path, conv, open_.pop(conv), {})
+    for conv_id, left in open_.items():  # only if the file changed between the passes
+        yield build_conversation(path, conv_id, left, {})
 
 
 def _nested(
@@ -282,7 +270,7 @@ def _nested(
         conv = str(conv_id) if conv_id not in (None, "") else f"{path.stem}-{number}"
         # A message's place: its index in the conversation, the line the record starts on.
         checked = [
-            _message(path, conv, raw, _within(where, index, raw), fields and fields[1], tz)
+            _message(conv, raw, _within(where, index, raw), fields and fields[1], tz)
             for index, raw in enumerate(raws, start=1)
         ]
         yield from (c for c in checked if isinstance(c, QuarantineRecord))
@@ -312,83 +300,6 @@ def _no_text_field(path: Path, keys: list[str], fields: ChatFields) -> Quarantin
     )
 
 
-# --- JSON / JSON Lines ------------------------------------------------------------------------
-
-_KEY = re.compile(r'"([^"\\]{1,40})"\s*:')
-
-
-def _jsonl_records(path: Path) -> Iterator[Record | QuarantineRecord]:
-    number = 0
-    for line_no, text, ok in tio.iter_lines(path):
-        if not text.strip():
-            continue
-        number += 1
-        if not ok:
-            yield tio.quarantine(
-                path,
-                tio.UNDECODABLE,
-                "line holds bytes that are not valid text in the file's encoding",
-                line=line_no,
-                item=number,
-            )
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            cut = exc.msg.startswith("Unterminated") or exc.pos >= len(text.rstrip()) - 1
-            why = "the line ends inside a JSON value (truncated?)" if cut else tio.json_error(exc)
-            yield tio.quarantine(
-                path,
-                tio.BAD_JSON,
-                f"invalid JSON: {why}; expected one JSON object per line, found "
-                f"{tio.snippet(text)}",
-                line=line_no,
-                item=number,
-            )
-            continue
-        yield number, line_no, value
-
-
-def _document_records(path: Path) -> Iterator[Record | QuarantineRecord]:
-    """A JSON array or object read as one document."""
-    decoded = tio.read_text(path)
-    if isinstance(decoded, QuarantineRecord):
-        yield decoded
-        return
-    text = decoded[0]
-    start = tio.skip_space(text, 0)
-    if text.startswith("[", start):
-        yield from tio.iter_json_array(path, text, start)
-        return
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield tio.quarantine(
-            path,
-            tio.BAD_JSON,
-            f"invalid JSON: {tio.json_error(exc)}; expected a JSON array or object of chat "
-            "messages",
-            line=exc.lineno,
-        )
-        return
-    listed = document.get("conversations") if isinstance(document, dict) else None
-    if isinstance(listed, list):
-        yield from ((n, None, value) for n, value in enumerate(listed, start=1))
-    else:
-        yield 1, 1, document
-
-
-def _is_jsonl(path: Path) -> bool:
-    """JSON Lines when the first non-blank line is a whole JSON object on its own."""
-    for _, text, _ok in tio.iter_lines(path):
-        if text.strip():
-            try:
-                return isinstance(json.loads(text), dict)
-            except json.JSONDecodeError:
-                return False
-    return False
-
-
 @readers.register("tonewatch.chat_json.v1")
 class ChatJsonReader:
     """Chat messages or conversations as a JSON array, a JSON object or JSON Lines."""
@@ -396,27 +307,13 @@ class ChatJsonReader:
     name = "tonewatch.chat_json.v1"
 
     def sniff(self, path: Path, head: bytes) -> float:
-        text = tio.head_text(head).lstrip()
-        suffix = 0.02 if path.suffix.lower() in {".json", ".jsonl", ".ndjson"} else 0.0
-        if not text:
-            return 5 * suffix  # an empty file: only the extension says what it was meant to be
-        if not tio.JSON_START.match(text):
-            return 0.0
-        if looks_like_asr(text):
-            return 0.2
-        if '"dialogContent"' in text:
-            return 0.95
-        keys = {key.lower() for key in _KEY.findall(text)}
-        score = 0.5
-        if keys & set(ALIASES["text"]):
-            score = 0.85 + (0.05 if keys & set(ALIASES["author"]) else 0.0)
-        return score + suffix
+        return sniff_json(path, tio.head_text(head))
 
     def read(self, path: Path, config: IngestConfig) -> Iterator[ReadItem]:
-        if _is_jsonl(path):
-            yield from _read_records(path, lambda: _jsonl_records(path), config)
+        if is_jsonl(path):
+            yield from _read_records(path, lambda: jsonl_records(path), config)
             return
-        document = list(_document_records(path))  # one document: parsed once, kept in memory
+        document = list(document_records(path))  # one document: parsed once, kept in memory
         yield from _read_records(path, lambda: iter(document), config)
 
 
