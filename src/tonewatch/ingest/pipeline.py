@@ -1,0 +1,286 @@
+"""The ingest stage: paths -> Conversations with roles, client keys and languages.
+
+    for conversation in ingest_paths(["exports/"], config.ingest, on_quarantine=print):
+        ...
+
+1. ``sniff.discover`` lists the inputs (files, Maildir folders) under the paths;
+2. ``sniff.choose_reader`` picks the reader whose sniff score on the first 8 KiB is highest;
+3. the reader streams fragments; each is spooled (``merge.FragmentSpool``: memory, then disk)
+   and its participants teach the ``ClientIndex`` which names go with which addresses;
+4. once every input is read, the fragments of each conversation id are merged
+   (``merge.merge_fragments``), then ``RoleAssigner`` and ``LanguageIdentifier`` label them.
+
+Conversations come out only after step 3 ends, because a thread's messages may be anywhere in
+the inputs. Nothing that goes wrong in one input stops the run: the reader's own quarantine
+records, files no reader claims, empty files and a reader that crashes all become
+``QuarantineRecord``s passed to ``on_quarantine`` (codes I2xx here; readers use I0xx/I1xx).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tonewatch.config import IngestConfig
+from tonewatch.errors import IngestError
+from tonewatch.ingest import load_readers
+from tonewatch.ingest.base import SNIFF_BYTES, Reader
+from tonewatch.ingest.langid import LanguageIdentifier
+from tonewatch.ingest.merge import FragmentSpool, merge_fragments
+from tonewatch.ingest.roles import RoleAssigner
+from tonewatch.ingest.sniff import choose_reader, describe_head, discover, read_head
+from tonewatch.ingest.threads import ThreadIndex
+from tonewatch.io import Format, open_writer
+from tonewatch.schema import Conversation, Location, QuarantineRecord
+
+UNKNOWN_FORMAT = "I201"  # no reader recognises the file
+EMPTY_FILE = "I202"  # a file without a byte
+UNREADABLE = "I203"  # missing, or cannot be opened (permissions); shared with sniff.NOT_FOUND
+READER_FAILED = "I204"  # a reader raised instead of quarantining
+BAD_ITEM = "I205"  # a reader yielded something that is not a Conversation/QuarantineRecord
+MERGE_FAILED = "I206"  # a conversation's fragments could not be merged or labelled
+
+QuarantineCallback = Callable[[QuarantineRecord], None]
+ProgressCallback = Callable[["IngestStats", Path | None], None]
+PROGRESS_EVERY = 500  # fragments between progress calls
+
+
+@dataclass
+class IngestStats:
+    """What a run has read so far (``IngestRun.stats``)."""
+
+    inputs: int = 0  # files and Maildir folders looked at
+    read: int = 0  # inputs a reader read
+    fragments: int = 0
+    conversations: int = 0
+    turns: int = 0
+    quarantined: int = 0
+    readers: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+    roles: Counter[str] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
+
+
+class IngestRun:
+    """One ingest run; call it with paths to stream the conversations.
+
+    config: the ``[ingest]`` section (staff, languages, limits).
+    on_quarantine: receives each QuarantineRecord (default: they are only counted).
+    on_progress: called with the stats while inputs are read (every file, and every
+        PROGRESS_EVERY fragments), with the path being read.
+    spool_dir / memory_fragments: see ``FragmentSpool``.
+    """
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        *,
+        on_quarantine: QuarantineCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        spool_dir: str | Path | None = None,
+        memory_fragments: int = 5000,
+    ) -> None:
+        self.config = config
+        self.on_quarantine = on_quarantine
+        self.on_progress = on_progress
+        self.spool_dir = spool_dir
+        self.memory_fragments = memory_fragments
+        self.readers: list[Reader] = _share_thread_index(load_readers())
+        self.roles = RoleAssigner.from_config(config)
+        self.langid = LanguageIdentifier.from_config(config)
+        self.stats = IngestStats()
+
+    def __call__(self, paths: Iterable[str | Path]) -> Iterator[Conversation]:
+        spool = FragmentSpool(self.spool_dir, self.memory_fragments)
+        try:
+            for found in discover(paths):
+                if isinstance(found, QuarantineRecord):
+                    self._quarantine(found)
+                    continue
+                self.stats.inputs += 1
+                for fragment in self.read_input(found):
+                    self.roles.observe(fragment)
+                    spool.add(fragment)
+                    self.stats.fragments += 1
+                    if self.on_progress and self.stats.fragments % PROGRESS_EVERY == 0:
+                        self.on_progress(self.stats, found)
+                if self.on_progress:
+                    self.on_progress(self.stats, found)
+            for fragments in spool.groups():
+                conversation = self._finish(fragments)
+                if conversation is not None:
+                    yield conversation
+        finally:
+            spool.close()
+
+    def read_input(self, path: Path) -> Iterator[Conversation]:
+        """The fragments one reader yields for ``path``; everything else is quarantined."""
+        try:
+            head = read_head(path, SNIFF_BYTES)
+        except OSError as exc:
+            self._quarantine(_record(path, UNREADABLE, f"cannot open: {exc.strerror or exc}"))
+            return
+        if not head and path.is_file():
+            self._quarantine(_record(path, EMPTY_FILE, "empty file: nothing to read"))
+            return
+        reader, _score = choose_reader(path, head, self.readers)
+        if reader is None:
+            self._quarantine(
+                _record(
+                    path,
+                    UNKNOWN_FORMAT,
+                    f"unknown format: no reader recognises {describe_head(head)}; expected "
+                    "email (mbox, .eml, Maildir), chat (JSON, JSONL, CSV, WhatsApp .txt) or a "
+                    "transcript (WebVTT, SRT, speaker text, ASR JSON)",
+                )
+            )
+            return
+        self.stats.read += 1
+        self.stats.readers[reader.name] += 1
+        yield from self._guarded(reader, path)
+
+    def _guarded(self, reader: Reader, path: Path) -> Iterator[Conversation]:
+        items = 0
+        try:
+            for item in reader.read(path, self.config):
+                items += 1
+                if isinstance(item, Conversation):
+                    yield item
+                elif isinstance(item, QuarantineRecord):
+                    self._quarantine(item)
+                else:
+                    self._quarantine(
+                        _record(
+                            path,
+                            BAD_ITEM,
+                            f"reader {reader.name} yielded a {type(item).__name__} "
+                            "(expected Conversation or QuarantineRecord); item skipped",
+                        )
+                    )
+        except IngestError as exc:
+            self._quarantine(
+                QuarantineRecord(location=exc.location, code=exc.code, message=exc.detail)
+            )
+        except Exception as exc:  # a reader bug must not end the run; say where it happened
+            self._quarantine(
+                _record(
+                    path,
+                    READER_FAILED,
+                    f"reader {reader.name} failed after {items} item(s) "
+                    f"({type(exc).__name__}: {exc}); the rest of this file is not read",
+                )
+            )
+
+    def _finish(self, fragments: list[Conversation]) -> Conversation | None:
+        try:
+            conversation = self.langid.annotate(self.roles(merge_fragments(fragments)))
+        except Exception as exc:
+            first = fragments[0]
+            self._quarantine(
+                QuarantineRecord(
+                    location=first.source,
+                    code=MERGE_FAILED,
+                    message=f"conversation {first.id!r} ({len(fragments)} fragment(s)) could "
+                    f"not be merged ({type(exc).__name__}: {exc})",
+                )
+            )
+            return None
+        stats = self.stats
+        stats.conversations += 1
+        stats.turns += len(conversation.turns)
+        stats.languages.update(turn.lang for turn in conversation.turns)
+        stats.roles.update(turn.role.value for turn in conversation.turns)
+        return conversation
+
+    def _quarantine(self, record: QuarantineRecord) -> None:
+        self.stats.quarantined += 1
+        self.stats.codes[record.code] += 1
+        if self.on_quarantine is not None:
+            self.on_quarantine(record)
+
+
+def _share_thread_index(readers: list[Reader]) -> list[Reader]:
+    """Give the email readers one ``ThreadIndex`` for the run, so a reply in a Maildir finds
+    the thread of its root read from an mbox (each reader instance has its own otherwise)."""
+    shared = ThreadIndex()
+    for reader in readers:
+        if isinstance(getattr(reader, "threads", None), ThreadIndex):
+            reader.threads = shared  # type: ignore[attr-defined]
+    return readers
+
+
+def _record(path: Path, code: str, message: str) -> QuarantineRecord:
+    return QuarantineRecord(location=Location(path=str(path)), code=code, message=message)
+
+
+def ingest_paths(
+    paths: Iterable[str | Path],
+    config: IngestConfig,
+    *,
+    on_quarantine: QuarantineCallback | None = None,
+) -> Iterator[Conversation]:
+    """Stream the conversations found under ``paths`` (files, folders, Maildirs).
+
+    paths: files or folders, walked recursively.
+    config: the ``[ingest]`` config section.
+    on_quarantine: receives a QuarantineRecord for each part that could not be read.
+    RETURNS: merged Conversations with roles, client keys and per-turn languages.
+    """
+    return IngestRun(config, on_quarantine=on_quarantine)(paths)
+
+
+def ingest_file(
+    path: str | Path,
+    config: IngestConfig,
+    *,
+    on_quarantine: QuarantineCallback | None = None,
+) -> Iterator[Conversation]:
+    """``ingest_paths`` for a single file (or Maildir folder)."""
+    return ingest_paths([path], config, on_quarantine=on_quarantine)
+
+
+@dataclass
+class IngestResult:
+    """What ``ingest_to_file`` did: the stats, where it wrote, the first quarantine records."""
+
+    stats: IngestStats
+    output: Path
+    quarantine: Path
+    first_quarantined: list[QuarantineRecord]
+
+
+def ingest_to_file(
+    paths: Iterable[str | Path],
+    output: str | Path,
+    config: IngestConfig,
+    *,
+    format: Format | None = None,
+    quarantine: str | Path | None = None,
+    keep_quarantined: int = 20,
+    on_progress: ProgressCallback | None = None,
+    on_conversation: Callable[[Conversation], None] | None = None,
+) -> IngestResult:
+    """Ingest ``paths`` into ``output`` (JSON Lines or Parquet) and the quarantine records
+    into ``quarantine`` (JSON Lines; default ``<output stem>.quarantine.jsonl``).
+
+    The output is written to ``<output>.partial`` and renamed at the end, so an interrupted
+    run leaves no half file. Raises OSError when the output cannot be written.
+    """
+    output = Path(output)
+    quarantine = Path(quarantine) if quarantine else output.with_suffix(".quarantine.jsonl")
+    first: list[QuarantineRecord] = []
+    with open_writer(output, format) as writer, quarantine.open("w", encoding="utf-8") as bad:
+
+        def on_quarantine(record: QuarantineRecord) -> None:
+            bad.write(record.model_dump_json() + "\n")
+            if len(first) < keep_quarantined:
+                first.append(record)
+
+        run = IngestRun(config, on_quarantine=on_quarantine, on_progress=on_progress)
+        for conversation in run(paths):
+            writer.write(conversation)
+            if on_conversation is not None:
+                on_conversation(conversation)
+    return IngestResult(run.stats, output, quarantine, first)
