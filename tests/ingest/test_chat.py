@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -418,3 +419,31 @@ def test_sniff_whisper_with_a_long_transcript_before_its_segments(tmp_path: Path
         )
     )
     assert _winner(path)[0] == "tonewatch.asr_json.v1"
+
+
+def test_readers_never_raise_on_damaged_copies_of_the_fixtures(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """Cut and corrupted exports only ever give conversations and quarantine records."""
+    rng = random.Random(7)
+    sources = sorted(
+        p
+        for folder in ("chat", "transcript")
+        for p in (fixtures_dir / folder).rglob("*")
+        if p.is_file()
+    )
+    cfg = config()
+    for source in sources:
+        data = source.read_bytes()
+        for attempt in range(6):
+            damaged = bytearray(data[: rng.randint(0, len(data))] if attempt % 2 else data)
+            for _ in range(rng.randint(1, 6)):
+                if damaged:
+                    damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+            path = tmp_path / f"{source.stem}-{attempt}{source.suffix}"
+            path.write_bytes(bytes(damaged))
+            for name in MY_READERS:
+                reader = readers.get(name)()
+                assert 0.0 <= reader.sniff(path, bytes(damaged[:SNIFF_BYTES])) <= 1.0
+                for item in reader.read(path, cfg):
+                    assert isinstance(item, Conversation | QuarantineRecord), (name, path)

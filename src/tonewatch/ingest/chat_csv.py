@@ -17,9 +17,16 @@ from tonewatch.schema import QuarantineRecord
 DELIMITERS = (",", ";", "\t", "|")
 
 
+def _cells(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # e.g. a stray carriage return: not a usable header
+        return []
+
+
 def delimiter_of(header: str) -> str:
     """The candidate that splits the header line into the most columns."""
-    return max(DELIMITERS, key=lambda d: len(next(csv.reader([header], delimiter=d), [])))
+    return max(DELIMITERS, key=lambda d: len(_cells(header, d)))
 
 
 def sniff_csv(path: Path, text: str) -> float:
@@ -27,7 +34,7 @@ def sniff_csv(path: Path, text: str) -> float:
     if not lines:
         return 0.0
     delimiter = delimiter_of(lines[0])
-    header = [normalise_key(cell) for cell in next(csv.reader([lines[0]], delimiter=delimiter))]
+    header = [normalise_key(cell) for cell in _cells(lines[0], delimiter)]
     if len(header) < 2:
         return 0.0
     by_extension = 0.03 if path.suffix.lower() in {".csv", ".tsv"} else 0.0
@@ -35,7 +42,7 @@ def sniff_csv(path: Path, text: str) -> float:
         known = sum(bool(set(header) & set(ALIASES[f])) for f in ("author", "timestamp"))
         return 0.85 + 0.05 * known + by_extension
     # Columns without a known text column: a CSV only if the rows agree on the column count.
-    widths = {len(row) for row in csv.reader(lines[1:6], delimiter=delimiter)}
+    widths = {len(_cells(line, delimiter)) for line in lines[1:6]}
     return (0.3 if widths <= {len(header)} else 0.05) + by_extension
 
 
@@ -68,7 +75,15 @@ def csv_records(path: Path) -> Iterator[tuple[int, int, dict[str, Any]] | Quaran
         )
         return
     delimiter = delimiter_of(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter))
+    header = _cells(header_line, delimiter)
+    if not header:
+        yield tio.quarantine(
+            path,
+            tio.NO_FIELDS,
+            f"expected a CSV header row naming the columns, found {tio.snippet(header_line)}",
+            line=current[0],
+        )
+        return
     reader = csv.reader(lines, delimiter=delimiter)
     offset = current[0]  # reader.line_num counts the lines after the header
     number, end = 0, 0

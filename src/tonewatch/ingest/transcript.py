@@ -76,7 +76,9 @@ def clean(text: str) -> str:
     return " ".join(html.unescape(_TAG.sub("", text)).split())
 
 
-def split_speakers(lines: Iterable[str], **common: object) -> list[Segment]:
+def split_speakers(
+    lines: Iterable[str], *, line: int, cue: str, start_s: float, end_s: float
+) -> list[Segment]:
     """Segments of one cue: a ``<v Name>`` tag or ``Name:`` prefix opens a segment, other
     lines continue the open one (caption lines are wrapped text, joined with a space)."""
     parts: list[tuple[str, list[str]]] = []
@@ -93,7 +95,7 @@ def split_speakers(lines: Iterable[str], **common: object) -> list[Segment]:
         else:
             parts.append(("", [text]))
     return [
-        Segment(speaker=name, text=" ".join(t for t in texts if t), **common)  # type: ignore[arg-type]
+        Segment(name, " ".join(t for t in texts if t), line, cue, start_s, end_s)
         for name, texts in parts
         if any(texts)
     ]
