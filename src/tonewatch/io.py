@@ -233,7 +233,7 @@ def iter_jsonl(path: str | Path) -> Iterator[Conversation]:
                 raise IngestError(
                     Location(path=str(path), line=number),
                     f"not a conversation: [{where}] {problem['msg']}",
-                    code="I020",
+                    code="I210",
                 ) from exc
 
 
@@ -251,7 +251,7 @@ def iter_parquet(path: str | Path, batch_size: int = 512) -> Iterator[Conversati
                 raise IngestError(
                     Location(path=str(path), item=row),
                     f"not a conversation: {exc}",
-                    code="I020",
+                    code="I210",
                 ) from exc
 
 
@@ -262,6 +262,6 @@ def read_conversations(path: str | Path) -> Iterator[Conversation]:
             magic = handle.read(len(PARQUET_MAGIC))
     except OSError as exc:
         raise IngestError(
-            Location(path=str(path)), f"cannot read ({exc.strerror})", code="I021"
+            Location(path=str(path)), f"cannot read ({exc.strerror})", code="I211"
         ) from exc
     return iter_parquet(path) if magic == PARQUET_MAGIC else iter_jsonl(path)

@@ -133,6 +133,11 @@ class Identity:
         return normalize_name(self.name) if self.name else ""
 
     @property
+    def is_placeholder(self) -> bool:
+        """Nothing names them but a diarisation label ("Speaker 2", "spk_0", "")."""
+        return not self.emails and not self.accounts and is_placeholder(self.name)
+
+    @property
     def is_anonymous(self) -> bool:
         """Nothing but a placeholder or a role word ("Speaker 2", "Customer") names them."""
         return (
@@ -279,7 +284,7 @@ class RoleAssigner:
             return labelled
         if participant.role is not Role.unknown:
             return participant.role
-        return Role.unknown if is_placeholder(identity.name) else Role.client
+        return Role.unknown if identity.is_placeholder else Role.client
 
 
 def _people(

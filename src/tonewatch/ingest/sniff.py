@@ -1,6 +1,7 @@
 """Which inputs to read, and which reader reads each one.
 
-``discover`` walks the given paths recursively, in sorted order: files are inputs, a Maildir
+``discover`` walks the given paths recursively (a folder's files, then its subfolders, each in
+name order, so runs are reproducible): files are inputs, a Maildir
 folder (``cur/`` and ``new/``) is one input, and so is each Maildir++ subfolder (``.Sent``);
 hidden files (``.DS_Store``) and the Maildir's own ``cur/new/tmp`` are not walked.
 
