@@ -138,7 +138,8 @@ def test_chat_csv_inbound_column_gives_roles_and_author_id_names_the_speaker(
     conversations, problems = split(read("tonewatch.chat_csv.v1", chat_dir / "twcs_thread.csv"))
     assert problems == []
     (thread,) = conversations.values()
-    assert thread.id == "twcs_thread"  # no conversation id column: the file is one conversation
+    # No conversation id column: the file is one conversation, named after the file.
+    assert thread.id.startswith("twcs_thread-")
     assert [(t.speaker, t.role) for t in thread.turns] == [
         ("105834", Role.client),
         ("AppleSupport", Role.agent),
@@ -239,8 +240,8 @@ def test_chat_twitter_customer_care_dialogues_match_the_file(shared_datasets: Pa
 def test_whatsapp_android_export_spanish(chat_dir: Path) -> None:
     conversations, problems = split(read("tonewatch.whatsapp.v1", chat_dir / "whatsapp_es.txt"))
     assert problems == []
-    chat = conversations["whatsapp_es"]
-    assert len(chat.turns) == 7
+    (chat,) = conversations.values()
+    assert chat.id.startswith("whatsapp_es-") and len(chat.turns) == 7
     assert "cifrados de extremo a extremo" in chat.meta["system"][0]  # not a turn
     assert [p.name for p in chat.participants] == ["Lucía Fernández", "Soporte ElectroHogar"]
     multi = chat.turns[3]
@@ -252,8 +253,7 @@ def test_whatsapp_android_export_spanish(chat_dir: Path) -> None:
 
 
 def test_whatsapp_ios_export_polish_with_attachment(chat_dir: Path) -> None:
-    conversations, _ = split(read("tonewatch.whatsapp.v1", chat_dir / "whatsapp_pl_ios.txt"))
-    chat = conversations["whatsapp_pl_ios"]
+    (chat,) = read("tonewatch.whatsapp.v1", chat_dir / "whatsapp_pl_ios.txt")
     assert [t.speaker for t in chat.turns] == [
         "Tomasz Nowak",
         "Tomasz Nowak",
@@ -264,6 +264,22 @@ def test_whatsapp_ios_export_polish_with_attachment(chat_dir: Path) -> None:
     assert chat.turns[2].text.endswith("zamówienia,\nprzygotujemy wymianę koła na nasz koszt.")
     assert chat.turns[3].timestamp == datetime(2024, 5, 21, 7, 5, tzinfo=UTC)
     assert len(chat.meta["system"]) == 1
+
+
+def test_whatsapp_same_file_name_in_two_folders_gives_two_conversations(
+    chat_dir: Path, tmp_path: Path
+) -> None:
+    ids = []
+    for client in ("client-a", "client-b"):
+        (tmp_path / client).mkdir()
+        copy = tmp_path / client / "WhatsApp Chat.txt"
+        shutil.copyfile(chat_dir / "whatsapp_es.txt", copy)
+        (chat,) = read("tonewatch.whatsapp.v1", copy)
+        assert chat.turns[0].id == f"{chat.id}:0"
+        ids.append(chat.id)
+    assert ids[0] != ids[1] and all(i.startswith("WhatsApp Chat-") for i in ids)
+    (again,) = read("tonewatch.whatsapp.v1", tmp_path / "client-a" / "WhatsApp Chat.txt")
+    assert again.id == ids[0]  # stable: reading the same file again gives the same id
 
 
 def test_whatsapp_us_dates_are_read_month_first(tmp_path: Path) -> None:

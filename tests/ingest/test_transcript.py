@@ -48,14 +48,14 @@ def test_transcript_merges_consecutive_segments_of_one_speaker() -> None:
         Segment("Anna", "Bitte.", line=15, cue="5", start_s=6.1, end_s=6.6),
     ]
     call = call_conversation(Path("calls/0412.vtt"), segments, None)
-    assert call.id == "0412" and call.channel is Channel.call and call.client_key == ""
+    assert call.id.startswith("0412-") and call.channel is Channel.call and call.client_key == ""
     assert [(t.speaker, t.text) for t in call.turns] == [
         ("Anna", "Guten Tag."),
         ("Ben", "Hallo, ich habe eine Frage. [Pause]"),
         ("Anna", "Bitte."),
     ]
     ben = call.turns[1]
-    assert ben.id == "0412:1"
+    assert ben.id == f"{call.id}:1"
     assert (ben.source.line, ben.source.cue) == (6, "2")  # where the turn starts
     assert ben.meta == {
         "lines": [6, 9, 12],

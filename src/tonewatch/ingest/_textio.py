@@ -8,6 +8,7 @@ line so that one bad line is quarantined instead of the whole file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -43,6 +44,13 @@ _WIDE_ENCODING = re.compile(r"utf[_-]?(16|32)", re.IGNORECASE)
 
 def quarantine(path: Path, code: str, message: str, **where: Any) -> QuarantineRecord:
     return QuarantineRecord(location=Location(path=str(path), **where), code=code, message=message)
+
+
+def file_id(path: Path) -> str:
+    """A conversation id for a file that names none (a call, a WhatsApp chat): the file name
+    plus a digest of its absolute path, so that ``call.vtt`` in two folders never merges."""
+    digest = hashlib.blake2b(str(path.resolve()).encode("utf-8", "surrogatepass"), digest_size=4)
+    return f"{path.stem}-{digest.hexdigest()}"
 
 
 def snippet(text: str, limit: int = 60) -> str:

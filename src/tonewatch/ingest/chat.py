@@ -197,10 +197,10 @@ def _read_records(path: Path, records: Records, config: IngestConfig) -> Iterato
 
 def _flat(path: Path, records: Records, fields: ChatFields, tz: tzinfo) -> Iterator[ReadItem]:
     """Rows grouped by conversation id in two streaming passes (see module docstring)."""
-    stem = path.stem
+    whole_file = tio.file_id(path)
 
     def conversation_of(row: Mapping[str, Any]) -> str | None:
-        conv = lookup(row, fields.conversation_id) if fields.conversation_id else stem
+        conv = lookup(row, fields.conversation_id) if fields.conversation_id else whole_file
         return None if conv in (None, "") else str(conv)
 
     last: dict[str, int] = {}  # pass 1: the record each conversation ends on (ids only)
@@ -267,7 +267,7 @@ def _nested(
                 for m in (listed or [])
             ]
             meta = {}
-        conv = str(conv_id) if conv_id not in (None, "") else f"{path.stem}-{number}"
+        conv = str(conv_id) if conv_id not in (None, "") else f"{tio.file_id(path)}-{number}"
         # A message's place: its index in the conversation, the line the record starts on.
         checked = [
             _message(conv, raw, _within(where, index, raw), fields and fields[1], tz)

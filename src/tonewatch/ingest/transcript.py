@@ -125,7 +125,7 @@ def call_conversation(
 ) -> Conversation:
     """One call; consecutive segments of one known speaker become one turn (``None`` in
     ``segments`` stands for a quarantined cue, which no turn is merged across)."""
-    conv_id = path.stem
+    conv_id = tio.file_id(path)
     turns = []
     groups = _merge(segments)
     offset = 0.0  # a turn without its own offset is dated by the last one known

@@ -100,6 +100,7 @@ class WhatsAppReader:
             yield decoded
             return
         tz = tio.timezone_of(config.default_timezone)
+        conv_id = tio.file_id(path)  # an export is one chat and names no id
         lines = decoded[0].splitlines()
         order = _date_order([m["date"] for m in map(_header, lines) if m])
         messages: list[Message] = []
@@ -124,7 +125,7 @@ class WhatsAppReader:
                     )
                 continue
             if current is not None:
-                messages.append(_message(path, current, len(messages) + 1))
+                messages.append(_message(path, conv_id, current, len(messages) + 1))
                 current = None
             try:
                 stamp = _timestamp(match, order, tz)
@@ -150,11 +151,11 @@ class WhatsAppReader:
                 "line": number,
             }
         if current is not None:
-            messages.append(_message(path, current, len(messages) + 1))
+            messages.append(_message(path, conv_id, current, len(messages) + 1))
         yield from problems
         if messages:
             meta = {"format": "whatsapp", "system": system} if system else {"format": "whatsapp"}
-            yield build_conversation(path, path.stem, messages, meta)
+            yield build_conversation(path, conv_id, messages, meta)
         elif not problems:
             yield tio.quarantine(
                 path,
@@ -163,11 +164,11 @@ class WhatsAppReader:
             )
 
 
-def _message(path: Path, current: dict, item: int) -> Message:
+def _message(path: Path, conversation: str, current: dict, item: int) -> Message:
     media = _media(current["text"])
     speaker = current["speaker"]
     return Message(
-        conversation=path.stem,
+        conversation=conversation,
         speaker=speaker,
         role=Role.unknown,
         text="" if media else current["text"].strip(),
