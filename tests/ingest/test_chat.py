@@ -266,6 +266,25 @@ def test_whatsapp_ios_export_polish_with_attachment(chat_dir: Path) -> None:
     assert len(chat.meta["system"]) == 1
 
 
+def test_whatsapp_bad_date_and_leading_junk_are_quarantined(chat_dir: Path) -> None:
+    path = chat_dir / "broken" / "whatsapp_bad_date.txt"
+    conversations, problems = split(read("tonewatch.whatsapp.v1", path))
+    junk, bad_date = problems
+    assert (junk.code, junk.location.line) == ("I109", 1)
+    assert junk.message.startswith("2 line(s) before the first message")
+    assert (bad_date.code, bad_date.location.line) == ("I105", 6)
+    assert "31/02/2024" in bad_date.message and str(bad_date).startswith(f"{path}: line 6")
+    (chat,) = conversations.values()
+    # The bad message's second line goes with it; the next message is read.
+    assert [t.text for t in chat.turns] == [
+        "La mesa llegó con una pata rota.",
+        "Disculpe, Javier. Le enviamos la pieza nueva el lunes.",
+    ]
+    assert chat.meta["system"] == [
+        'Javier Ruiz creó el grupo "Reclamación pedido 7781\nMuebles Norte"'
+    ]
+
+
 def test_whatsapp_same_file_name_in_two_folders_gives_two_conversations(
     chat_dir: Path, tmp_path: Path
 ) -> None:
@@ -359,6 +378,7 @@ EXPECTED = {
     "chat/broken/missing_text.jsonl": "tonewatch.chat_json.v1",
     "chat/broken/bad_bytes.jsonl": "tonewatch.chat_json.v1",
     "chat/broken/bad_timestamp.csv": "tonewatch.chat_csv.v1",
+    "chat/broken/whatsapp_bad_date.txt": "tonewatch.whatsapp.v1",
     "transcript/de_call_voice.vtt": "tonewatch.webvtt.v1",
     "transcript/fr_call_speaker.vtt": "tonewatch.webvtt.v1",
     "transcript/pl_call.srt": "tonewatch.srt.v1",

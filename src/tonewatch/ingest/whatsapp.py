@@ -106,27 +106,23 @@ class WhatsAppReader:
         messages: list[Message] = []
         system: list[str] = []
         problems: list[QuarantineRecord] = []
+        leading: list[int] = []  # lines before the first header: not WhatsApp text
         current: dict | None = None  # the message being read (continuation lines join it)
+        last = ""  # what the latest header opened: "message", "system" or "skipped"
         for number, line in enumerate(lines, start=1):
             match = _header(line)
             if match is None:
                 if current is not None:
                     current["text"] += "\n" + line
-                elif line.strip():
-                    problems.append(
-                        tio.quarantine(
-                            path,
-                            tio.UNRECOGNISED,
-                            "text before the first message: expected "
-                            "'12/03/2024, 14:02 - Name: text' or '[12/03/2024, 14:02:11] Name: "
-                            f"text', found {tio.snippet(line)}",
-                            line=number,
-                        )
-                    )
-                continue
+                elif last == "system":
+                    system[-1] += "\n" + line  # a multi-line group description, say
+                elif not last and line.strip():
+                    leading.append(number)
+                continue  # (lines of a skipped message go with it)
             if current is not None:
                 messages.append(_message(path, conv_id, current, len(messages) + 1))
                 current = None
+            last = "skipped"
             try:
                 stamp = _timestamp(match, order, tz)
             except ValueError as exc:
@@ -143,13 +139,27 @@ class WhatsAppReader:
             author = _AUTHOR.match(match["rest"])
             if author is None or author["text"].startswith("\u200e") and not _media(author["text"]):
                 system.append(match["rest"].lstrip("\u200e"))
+                last = "system"
                 continue
+            last = "message"
             current = {
                 "speaker": author["author"].strip(),
                 "text": author["text"],
                 "timestamp": stamp,
                 "line": number,
             }
+        if leading:
+            problems.insert(
+                0,
+                tio.quarantine(
+                    path,
+                    tio.UNRECOGNISED,
+                    f"{len(leading)} line(s) before the first message are not read: expected "
+                    "'12/03/2024, 14:02 - Name: text' or '[12/03/2024, 14:02:11] Name: text', "
+                    f"found {tio.snippet(lines[leading[0] - 1])}",
+                    line=leading[0],
+                ),
+            )
         if current is not None:
             messages.append(_message(path, conv_id, current, len(messages) + 1))
         yield from problems
