@@ -483,3 +483,42 @@ def test_readers_never_raise_on_damaged_copies_of_the_fixtures(
                 assert 0.0 <= reader.sniff(path, bytes(damaged[:SNIFF_BYTES])) <= 1.0
                 for item in reader.read(path, cfg):
                     assert isinstance(item, Conversation | QuarantineRecord), (name, path)
+
+
+ODD_VALUES = (None, 0, 1.5, "x", "", [], {}, [1, "a"], {"a": {"b": 1}}, True, "2024-99-99")
+
+
+def _containers(value: object) -> list:
+    found = [value] if isinstance(value, dict | list) and value else []
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    return found + [c for child in children for c in _containers(child)]
+
+
+def test_readers_never_raise_on_json_of_the_wrong_shape(
+    fixtures_dir: Path, shared_datasets: Path, tmp_path: Path
+) -> None:
+    """Any value replaced by one of the wrong type: records and quarantine, never a crash."""
+    rng = random.Random(11)
+    sources = [fixtures_dir / "chat" / n for n in ("ko_support.json", "ka_nested.json")]
+    sources += [
+        fixtures_dir / "transcript" / n
+        for n in ("whisper_es.json", "aws_transcribe_en.json", "aws_audio_segments.json")
+    ]
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in sources]
+    dev = shared_datasets / "twitter-customer-care-ibm" / "dev.json"
+    documents.append(json.loads(dev.read_text(encoding="utf-8"))[:4])
+    cfg = config()
+    for attempt in range(150):
+        document = json.loads(json.dumps(rng.choice(documents)))
+        containers = _containers(document)
+        for _ in range(rng.randint(1, 4)):
+            node = rng.choice(containers)
+            key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+            node[key] = json.loads(json.dumps(rng.choice(ODD_VALUES)))
+        path = tmp_path / f"odd-{attempt}.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        for name in ("tonewatch.chat_json.v1", "tonewatch.asr_json.v1"):
+            for item in readers.get(name)().read(path, cfg):
+                assert isinstance(item, Conversation | QuarantineRecord), (name, document)

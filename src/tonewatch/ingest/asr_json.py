@@ -106,11 +106,25 @@ def _whisper(path: Path, segments: list[Any]) -> Iterator[Segment | QuarantineRe
         )
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _word(item: Mapping[str, Any]) -> str:
+    """The best alternative's text of an AWS item ("" if it has none)."""
+    content = _mapping((_list(item.get("alternatives")) or [{}])[0]).get("content")
+    return content if isinstance(content, str) else ""
+
+
 def _aws(path: Path, results: Mapping[str, Any]) -> Iterator[Segment | QuarantineRecord]:
-    audio = results.get("audio_segments")
-    if isinstance(audio, list) and audio:
-        for number, item in enumerate(audio):
-            item = item if isinstance(item, Mapping) else {}
+    audio = _list(results.get("audio_segments"))
+    if audio:
+        for number, raw in enumerate(audio):
+            item = _mapping(raw)
             yield _checked(
                 path,
                 str(item.get("id", number)),
@@ -120,14 +134,15 @@ def _aws(path: Path, results: Mapping[str, Any]) -> Iterator[Segment | Quarantin
                 item.get("end_time"),
             )
         return
-    labels = (results.get("speaker_labels") or {}).get("segments") or []
+    labels = [_mapping(s) for s in _list(_mapping(results.get("speaker_labels")).get("segments"))]
     starts = [_seconds(s.get("start_time")) or 0.0 for s in labels]
     words: dict[int, list[tuple[float, float, str]]] = {}
     last = -1
-    for item in results.get("items") or []:
-        content = ((item.get("alternatives") or [{}])[0]).get("content", "")
+    for number, raw in enumerate(_list(results.get("items"))):
+        item = _mapping(raw)
+        content = _word(item)
         if item.get("type") == "punctuation":
-            if last in words and words[last]:
+            if words.get(last):
                 begin, end, word = words[last][-1]
                 words[last][-1] = (begin, end, word + content)
             continue
@@ -135,9 +150,9 @@ def _aws(path: Path, results: Mapping[str, Any]) -> Iterator[Segment | Quarantin
         if begin is None or end is None:
             yield _segment_problem(
                 path,
-                str(item.get("id", "?")),
+                f"item {item.get('id', number)}",
                 tio.BAD_CUE,
-                f"word {content!r} has no start/end time",
+                f"expected a word with start_time and end_time, found {tio.snippet(str(raw))}",
             )
             continue
         last = max(bisect.bisect_right(starts, begin) - 1, 0) if labels else 0

@@ -260,13 +260,15 @@ def _nested(
             outer, inner = fields
             conv_id = lookup(value, outer.conversation_id) if outer.conversation_id else None
             listed = lookup(value, outer.messages)
-            raws = [
-                _raw(m, inner)
-                if isinstance(m, Mapping)
-                else RawMessage("", Role.unknown, m, None, None, {})
-                for m in (listed or [])
-            ]
-            meta = {}
+            if not isinstance(listed, list) or not all(isinstance(m, Mapping) for m in listed):
+                yield QuarantineRecord(
+                    location=where,
+                    code=tio.BAD_RECORD,
+                    message=f"expected a list of message objects under {outer.messages!r}, "
+                    f"found {tio.snippet(json.dumps(listed, default=str))}",
+                )
+                continue
+            raws, meta = [_raw(m, inner) for m in listed], {}
         conv = str(conv_id) if conv_id not in (None, "") else f"{tio.file_id(path)}-{number}"
         # A message's place: its index in the conversation, the line the record starts on.
         checked = [

@@ -196,17 +196,21 @@ class RawMessage:
     meta: dict[str, Any]
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def twitter_dialogue(record: Mapping[str, Any]) -> tuple[str | None, list[RawMessage], dict]:
-    """``(conversation id, messages, conversation meta)`` of one IBM dialogue.
+    """``(conversation id, messages, conversation meta)`` of one IBM dialogue; a part of the
+    wrong shape becomes a message without text, which the reader quarantines.
 
     Tweets are HTML-escaped by the Twitter API (``&amp;``), so text is unescaped here.
     """
-    header = record.get("dialogHeader") or {}
+    header = _mapping(record.get("dialogHeader"))
+    content = record.get("dialogContent")
     messages: list[RawMessage] = []
-    for item in record.get("dialogContent") or []:
-        if not isinstance(item, Mapping):
-            messages.append(RawMessage("", Role.unknown, None, None, None, {"bad_item": item}))
-            continue
+    for item in content if isinstance(content, list) else [content]:
+        item = _mapping(item)
         key = next((k for k in TWITTER_AUTHOR_KEYS if k in item), None)
         handle = str(item.get(key) or "") if key else ""
         messages.append(
@@ -219,9 +223,9 @@ def twitter_dialogue(record: Mapping[str, Any]) -> tuple[str | None, list[RawMes
                 meta={"message_id": item.get("tweet_ID")},
             )
         )
-    closing = record.get("agentURL")
+    closing = _mapping(record.get("agentURL"))
     company = str(header.get("company") or "")
-    if isinstance(closing, Mapping) and closing.get("url_utterance"):
+    if closing.get("url_utterance"):
         messages.append(
             RawMessage(
                 author=company,
@@ -232,11 +236,13 @@ def twitter_dialogue(record: Mapping[str, Any]) -> tuple[str | None, list[RawMes
                 meta={"message_id": closing.get("tweet_ID"), "support_url": closing.get("url")},
             )
         )
-    meta = {
-        "company": company or None,
-        "support_doc_id": (closing or {}).get("doc_id") if isinstance(closing, Mapping) else None,
-    }
-    return header.get("sessionID"), messages, {k: v for k, v in meta.items() if v}
+    meta = {"company": company or None, "support_doc_id": closing.get("doc_id")}
+    session = header.get("sessionID")
+    return (
+        str(session) if isinstance(session, str | int) else None,
+        messages,
+        {k: v for k, v in meta.items() if v},
+    )
 
 
 def _unescape(value: Any) -> Any:
