@@ -114,7 +114,11 @@ class Aggregator:
         }
         flags = {label.value: fold.flags.get(label.value, 0) for label in Label}
         risk, explanation = score(families, flags, values, fold.client_turns)
-        chosen = _select_evidence(fold, families, config.max_evidence)
+        # Chosen by score across families and conversations, shown in time order.
+        chosen = sorted(
+            _select_evidence(fold, families, config.max_evidence),
+            key=lambda c: (c.timestamp is None, c.timestamp or 0, c.conversation, c.turn),
+        )
         report = ClientReport(
             client=fold.client,
             names=tuple(fold.names),
