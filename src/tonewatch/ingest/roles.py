@@ -19,6 +19,7 @@ transcript is one client. A conversation without any client gets ``unknown:<id>`
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import unicodedata
@@ -111,6 +112,10 @@ class Identity:
 
     @classmethod
     def of(cls, name: str | None, addresses: Iterable[str]) -> Identity:
+        return _identity(name, tuple(addresses))
+
+    @classmethod
+    def _parse(cls, name: str | None, addresses: tuple[str, ...]) -> Identity:
         emails, accounts = [], []
         for address in addresses:
             if email := normalize_address(address):
@@ -118,7 +123,7 @@ class Identity:
             elif account := normalize_account(address):
                 accounts.append(account)
         display = (name or "").strip()
-        if not display or "@" in display:
+        if "@" in display:
             # A speaker given as "Jane Doe <jane@x.com>" or a bare address.
             parsed_name, parsed_address = parseaddr(display)
             if email := normalize_address(parsed_address):
@@ -128,11 +133,11 @@ class Identity:
             accounts.append(normalize_account(display) or display)
         return cls(display, tuple(dict.fromkeys(emails)), tuple(dict.fromkeys(accounts)))
 
-    @property
+    @functools.cached_property
     def normalized_name(self) -> str:
         return normalize_name(self.name) if self.name else ""
 
-    @property
+    @functools.cached_property
     def is_placeholder(self) -> bool:
         """Nothing names them but a diarisation label ("Speaker 2", "spk_0", "")."""
         return not self.emails and not self.accounts and is_placeholder(self.name)
@@ -145,6 +150,11 @@ class Identity:
             and not self.accounts
             and (is_placeholder(self.name) or role_label(self.name) is not None)
         )
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a thread names the same people in every message
+def _identity(name: str | None, addresses: tuple[str, ...]) -> Identity:
+    return Identity._parse(name, addresses)
 
 
 def is_placeholder(name: str) -> bool:
@@ -255,7 +265,9 @@ class RoleAssigner:
         if Role.agent in roles and roles.count(Role.unknown) == 1:
             roles[roles.index(Role.unknown)] = Role.client  # the one speaker left is the client
         participants = tuple(
-            participant.model_copy(update={"role": role})
+            participant
+            if participant.role is role
+            else participant.model_copy(update={"role": role})
             for (participant, _), role in zip(people, roles, strict=True)
         )
         turns = []

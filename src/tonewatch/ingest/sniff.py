@@ -1,9 +1,9 @@
 """Which inputs to read, and which reader reads each one.
 
-``discover`` walks the given paths recursively (a folder's files, then its subfolders, each in
-name order, so runs are reproducible): files are inputs, a Maildir
-folder (``cur/`` and ``new/``) is one input, and so is each Maildir++ subfolder (``.Sent``);
-hidden files (``.DS_Store``) and the Maildir's own ``cur/new/tmp`` are not walked.
+``discover`` walks the given paths recursively, a folder's files before its subfolders, each in
+name order, so runs are reproducible. Files are inputs; a Maildir folder (``cur/`` and
+``new/``) is one input, and so is each Maildir++ subfolder (``.Sent``); hidden files
+(``.DS_Store``) and the Maildir's own ``cur/new/tmp`` are not walked.
 
 ``choose_reader`` asks every reader for its confidence on the first ``SNIFF_BYTES`` bytes;
 the highest wins. The extension only breaks a tie (a reader's optional ``extensions``
