@@ -73,8 +73,17 @@ class ServeConfig(_Section):
 class ApiConfig(_Section):
     host: str
     port: int
+    workers: int
     max_request_bytes: int
+    max_turns_per_request: int
+    max_comment_bytes: int
     rate_limit_per_minute: int
+    rate_limit_burst: int
+    require_key: bool
+    keys_db: str
+    perspective_map: str
+    batch_max_turns: int
+    batch_wait_ms: float
 
 
 class TrainConfig(_Section):

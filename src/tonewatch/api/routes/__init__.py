@@ -1,0 +1,1 @@
+"""Thin route modules: parse, check, charge, call the engine, shape the answer."""
