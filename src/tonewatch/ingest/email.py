@@ -41,6 +41,7 @@ _KNOWN_FIELDS = frozenset(
 )
 _FIELD_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:")
 _MBOX_FROM = re.compile(rb"^From \S+")
+_FROM_ESCAPE = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
 def rfc822_confidence(head: bytes) -> float:
@@ -153,7 +154,7 @@ class MboxReader(_EmailReader):
         if not head.strip():
             yield _quarantine(path, EMPTY, "file is empty: expected an mbox archive")
             return
-        if not _MBOX_FROM.match(head) or _binary_reason(head):
+        if not _MBOX_FROM.match(head):
             yield _quarantine(
                 path,
                 NOT_EMAIL,
@@ -194,6 +195,8 @@ class MboxReader(_EmailReader):
                 message="message is cut off mid-line at the end of the file "
                 "(truncated archive?); expected a complete message ending with a newline",
             )
+        if data.startswith(b">From ") or b"\n>From " in data or b"\n>>From " in data:
+            data = _FROM_ESCAPE.sub(rb"\1", data)  # mboxrd: ">From " in a body was "From "
         name = str(path)
         return parse_message(data, name, index, config, self.threads, f"{name}#{index}")
 

@@ -58,8 +58,7 @@ _PUNCT = frozenset("–—“”‘’„«»…€£°§©®™•·\u00a0¿¡"
 # Arabic, Arabic Supplement, Hangul syllables, Georgian.
 _SCRIPTS = re.compile("[\u0600-\u06ff\u0750-\u077f\uac00-\ud7a3\u10a0-\u10ff]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-_LEADING_SPACE = re.compile(r"^[ \t\u00a0]+", re.MULTILINE)
+_NOT_CONTROL = bytes(b for b in range(256) if b > 31 and b != 127 or b in (9, 10, 12, 13))
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -106,21 +105,29 @@ def _plausibility(text: str) -> float:
     return score / total if total else 1.0
 
 
+def _is_binary(data: bytes) -> bool:
+    """C0 control bytes (NUL, ESC, …) are not in text: more than a few means binary data."""
+    sample = data[:4096]
+    return len(sample.translate(None, _NOT_CONTROL)) > max(2, len(sample) // 50)
+
+
 def decode_text(data: bytes, declared: str | None) -> tuple[str, str] | None:
     """``(text, codec)`` for the bytes of a text part or header, or None when they are no text."""
+    if declared and ("16" in declared or "32" in declared):  # utf-16/32: NUL bytes are text
+        codec = _codec(declared)
+        if codec:
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                pass
+    if _is_binary(data):
+        return None
     if data.isascii():
-        text, codec = data.decode("ascii"), "ascii"
-    else:
-        try:
-            text, codec = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            picked = _guess(data, _codec(declared))
-            if picked is None:
-                return None
-            text, codec = picked
-    if len(_CONTROL.findall(text[:4096])) > max(2, len(text[:4096]) // 50):
-        return None  # binary data, not text in any encoding
-    return text, codec
+        return data.decode("ascii"), "ascii"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return _guess(data, _codec(declared))
 
 
 def _guess(data: bytes, declared: str | None) -> tuple[str, str] | None:
@@ -150,7 +157,8 @@ def html_to_text(markup: str) -> str:
         text = get_text(markup)
     except Exception:  # noqa: BLE001 - lxml refuses some broken markup; keep the words anyway
         text = html.unescape(_TAG.sub(" ", markup))
-    return _LEADING_SPACE.sub("", text)  # layout indentation, not content
+    # Indentation and non-breaking spaces around lines are layout, not content.
+    return "\n".join(line.strip(" \t\u00a0") for line in text.split("\n"))
 
 
 def unflow(text: str, delsp: bool) -> str:
@@ -227,11 +235,13 @@ def _rank(part: Message) -> int:
     return 1 if kind.startswith("multipart/") else 2 if kind == "text/html" else 3
 
 
-def read_body(msg: EmailMessage, max_attachment_bytes: int) -> Body:
+def read_body(msg: EmailMessage, max_attachment_bytes: int, message_size: int) -> Body:
     """Text of the message (plain preferred over HTML) and its attachments, recorded unread."""
     body = Body()
     texts: list[tuple[str, Mapping[str, str], Message]] = []
-    _walk(msg, texts, body, max_attachment_bytes, want_text=True)
+    # -1: no part can be over the limit, no need to size the text parts.
+    limit = -1 if message_size <= max_attachment_bytes else max_attachment_bytes
+    _walk(msg, texts, body, limit, want_text=True)
     kind = "text/plain" if any(k == "text/plain" for k, _, _ in texts) else "text/html"
     chunks = []
     for part_kind, params, part in texts:
@@ -247,7 +257,8 @@ def read_body(msg: EmailMessage, max_attachment_bytes: int) -> Body:
             )
             return body
         text, codec = decoded
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         if kind == "text/html":
             text = html_to_text(text)
         elif params.get("format", "").lower() == "flowed":
@@ -283,9 +294,11 @@ def _walk(
     if filename and "=?" in filename:  # RFC 2047 in a parameter: not standard, Outlook does it
         filename = decode_words(filename)
     attached = disposition is not None and disposition.content_disposition == "attachment"
-    if want_text and kind in ("text/plain", "text/html") and not attached and not filename:
-        encoded = part.get_payload()
-        if isinstance(encoded, str) and len(encoded) <= limit:  # decoded is never longer
+    body_text = kind in ("text/plain", "text/html") and not attached and not filename
+    if body_text and not want_text:
+        return  # the body again, in the alternative not chosen: no attachment
+    if body_text:
+        if limit < 0:  # the whole message is smaller than the limit: so is this part
             texts.append((kind, params, part))
             return
         size = _payload_size(part)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -126,14 +126,58 @@ def _participants(raw: dict[str, list[str]]) -> tuple[list[Participant], Partici
     return list(people.values()), sender
 
 
+# "Tue, 01 May 2001 09:00:00 -0500", the form nearly every client writes, read without the
+# general parser (email.utils.parsedate_to_datetime, which reads everything else).
+_DATE = re.compile(
+    r"(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d)(?::(\d\d))? ([+-]\d{4})"
+    r"(?: \([^()]*\))?"
+)
+_MONTHS = {
+    month: number
+    for number, month in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(offset: str) -> timezone:
+    minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+    return timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
+
+
+def parse_date(value: str) -> datetime | None:
+    """The Date header as a datetime (naive only for the "-0000" unknown zone), or None."""
+    match = _DATE.fullmatch(value)
+    month = _MONTHS.get(match.group(2).lower()) if match else None
+    if match and month and match.group(7) != "-0000":
+        day, _, year, hour, minute, second, offset = match.groups()
+        try:
+            return datetime(
+                int(year),
+                month,
+                int(day),
+                int(hour),
+                int(minute),
+                int(second or 0),
+                tzinfo=_zone(offset),
+            )
+        except ValueError:
+            return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def _timestamp(value: str | None, config: IngestConfig, notes: list[str]) -> datetime | None:
     if value is None:
         notes.append("no Date header")
         return None
-    try:
-        stamp = parsedate_to_datetime(_UNFOLD.sub("", value).strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        notes.append(f"unparseable Date header {value.strip()[:80]!r}")
+    value = _UNFOLD.sub("", value).strip()
+    stamp = parse_date(value)
+    if stamp is None:
+        notes.append(f"unparseable Date header {value[:80]!r}")
         return None
     if stamp.tzinfo is None:  # "-0000": no zone given
         try:
@@ -195,7 +239,7 @@ def _parse(
             message=f"no email header (From, Date, Subject, Message-ID, To) found; "
             f"expected an RFC 822 message, found content starting {start!r}",
         )
-    body = read_body(msg, config.max_attachment_bytes)
+    body = read_body(msg, config.max_attachment_bytes, len(data))
     if body.undecodable:
         return QuarantineRecord(location=where, code=UNDECODABLE, message=body.undecodable)
     notes = body.notes

@@ -44,7 +44,7 @@ _ATTRIBUTION = [
     r"El\s.{4,300}\sescribi[óo]\s?:",  # es: El lun, 4 mar 2024 a las 10:15, … escribió:
     r"(?:W\sdniu|Dnia)\s.{4,300}\s(?:pisze|napisał\(a\)|napisała?|nadesłał)\s?:",  # pl
     r".{4,300}\s(?:napisał\(a\)|napisała?)\s?:",  # pl Gmail: pon., 4 mar 2024 o 10:15 … napisał(a):
-    r"في\s.{4,300}\sكتب\b.{0,200}:",  # ar: في الاثنين، 4 مارس 2024 … كتب:
+    r"في\s.{4,300}\s(?:كتب|تمت كتابة)\b.{0,200}:",  # ar: في الاثنين، 4 مارس 2024 … كتب:
     r"\d{4}(?:년|\.).{4,300}작성\S{0,8}\s?:",  # ko: 2024년 3월 4일 (월) 오전 10:15, …님이 작성:
     r".{4,300}\s(?:წერს|დაწერა)\s?:",  # ka
 ]
@@ -57,7 +57,7 @@ _ATTRIBUTION_RE = [re.compile(rf"^(?:{p})$", re.IGNORECASE) for p in _ATTRIBUTIO
 ]
 # Any "<someone> wrote:" line, trusted only right above a ">" quote.
 _WROTE_ANY = re.compile(
-    r"\b(?:wrote|writes|schrieb|a\s[ée]crit|escribi[óo]|napisał\(a\)|napisała?|pisze|كتب|"
+    r"\b(?:wrote|writes|schrieb|a\s[ée]crit|escribi[óo]|napisał\(a\)|napisała?|pisze|كتب|تمت كتابة|"
     r"작성\S{0,8}|წერს|დაწერა|ha scritto|schreef|skrev|napsal\(a\))\b.{0,200}:$",
     re.IGNORECASE,
 )
@@ -89,7 +89,7 @@ _FORWARD_INTRO = re.compile(  # Apple Mail and iOS
 # --- header blocks of a quoted or forwarded message ------------------------------------------
 _FROM_FIELDS = r"from|von|de|od|من|المرسل|보낸\s?사람|გამგზავნი|från|van|da|fra|发件人"
 _DATE_FIELDS = (
-    r"sent|date|gesendet|datum|envoyé|enviado(?:\sel)?|fecha|wysłano|data|أرسل|أرسلت|"
+    r"sent|date|gesendet|datum|envoyé|enviado(?:\sel)?|fecha|wysłano|wysłane|data|أرسل|أرسلت|"
     r"تم الإرسال|تاريخ الإرسال|التاريخ|보낸\s?날짜|날짜|გაგზავნილია|თარიღი|skickat|verzonden|"
     r"inviato|sendt|发送时间"
 )
@@ -129,7 +129,7 @@ _SIGNOFFS = [
     r"dziękuję(?: bardzo)?|dziekuje|dzięki|z góry dziękuję|pozdr|pzdr",
     # de
     r"mit freundlichen gr(?:ü|ue)(?:ß|ss)en|mfg|lg|vg|"
-    r"(?:freundliche|viele|beste|liebe|herzliche|schöne|sonnige)?\s?gr(?:ü|ue)(?:ß|ss)e?|"
+    r"(?:freundliche|viele|beste|liebe|herzliche|schöne|sonnige)?\s?gr(?:ü|ue|u)(?:ß|ss)e?|"
     r"danke(?: schön| sehr)?|vielen dank|besten dank",
     # fr
     r"(?:bien )?cordialement|bien à vous|(?:sincères |meilleures |bien sincères )?salutations"
@@ -153,9 +153,11 @@ _MAX_SIGNATURE_LINE = 72
 # These start with a literal character, so the regex engine skips ahead to candidates.
 _LINE_OPENER = re.compile(r"\n[ \t\u200e\u200f]*[>\-=_*]")
 _COLON_END = re.compile(r":[ \t]*\n")
+_COLON_NEAR_START = re.compile(r"\n[^\n:：]{1,30}[:：]")
 _FROM_LINE = re.compile(rf"\n[\u200e\u200f*]*(?:{_FROM_FIELDS})\s?\*?\s?[:：]", re.I)
 _RULE = re.compile(r"^[-_=*~\s]{5,}$")  # a drawn line left above a cut header block
 _BLANK_RUN = re.compile(r"\n{3,}")
+_TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,17 +212,18 @@ def extract_reply(body: str) -> Reply:
     gone = set(removed)
     kept = [i for i in range(cut) if i not in gone] if gone else list(range(cut))
     kept, signature = _strip_signature(kept, lines, probes)
-    return Reply(_tidy(kept, lines), quoted, forwarded, signature)
+    return Reply(_tidy(kept, lines, body), quoted, forwarded, signature)
 
 
 def _may_have_boundary(body: str) -> bool:
     """A whole-text test, much cheaper than looking at each line: can any line be a quote, a
     drawn separator, an attribution or the From line of a header block?"""
+    text = "\n" + body + "\n"
     return (
-        _LINE_OPENER.search("\n" + body) is not None
-        or _COLON_END.search(body + "\n") is not None
-        or (not body.isascii() and "：" in body)
-        or _FROM_LINE.search("\n" + body) is not None
+        _LINE_OPENER.search(text) is not None
+        or _COLON_END.search(text) is not None
+        or (not text.isascii() and "：" in text)
+        or (_COLON_NEAR_START.search(text) is not None and _FROM_LINE.search(text) is not None)
     )
 
 
@@ -307,17 +310,21 @@ def _strip_signature(
         for i in kept:
             if probes[i] == "--" and (lines[i].startswith("-- ") or i >= tail[0]):
                 return kept[: kept.index(i)], True
-    for i in reversed(tail[-4:]):
+    for i in reversed(tail[-2:]):  # a client's footer is the last line or the one above
         if len(probes[i]) <= 90 and _SENT_FROM.match(probes[i]):
             return _strip_signature(kept[: kept.index(i)], lines, probes)[0], True
-    for pos in range(len(tail) - 2, -1, -1):
+    # From the bottom up through lines that read as a signature (name, title, phone), looking
+    # for the sign-off that opens them; a sentence ends the search.
+    for pos in range(len(tail) - 1, -1, -1):
         i = tail[pos]
-        if i == first or not _is_signoff(probes[i]):
-            continue
-        if all(_signature_like(probes[m]) for m in tail[pos + 1 :]):
+        if i == first:
+            break
+        if pos < len(tail) - 1 and _is_signoff(probes[i]):
             while pos > 0 and tail[pos - 1] != first and _is_signoff(probes[tail[pos - 1]]):
                 pos -= 1  # "Thank you,\nBest regards,\nJohn": both closings go
             return kept[: kept.index(tail[pos])], True
+        if not _signature_like(probes[i]):
+            break
     return kept, False
 
 
@@ -332,8 +339,14 @@ def _signature_like(probe: str) -> bool:
     return not (probe[-1:] in ".?!" and len(probe.split()) >= 5)
 
 
-def _tidy(kept: list[int], lines: list[str]) -> str:
-    while kept and (not lines[kept[-1]].strip() or _RULE.match(lines[kept[-1]])):
-        kept.pop()
-    text = "\n".join([lines[i].rstrip() for i in kept]).strip("\n")
+def _tidy(kept: list[int], lines: list[str], body: str) -> str:
+    if len(kept) == len(lines):  # nothing cut: the body as it is, minus trailing spaces
+        text = body
+    else:
+        while kept and (not lines[kept[-1]].strip() or _RULE.match(lines[kept[-1]])):
+            kept.pop()
+        text = "\n".join([lines[i] for i in kept])
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING_SPACE.sub("", text)
+    text = text.rstrip().strip("\n")
     return _BLANK_RUN.sub("\n\n", text) if "\n\n\n" in text else text
