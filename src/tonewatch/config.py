@@ -61,7 +61,9 @@ class AggregateConfig(_Section):
 
 class BatchConfig(_Section):
     chunk_turns: int
+    chunk_bytes: int
     workers: int
+    scheduler: str
 
 
 class ServeConfig(_Section):

@@ -1,0 +1,117 @@
+"""Score one chunk: ingest it, classify every turn, write its Parquet file.
+
+``score_chunk`` runs in a Dask worker (or in the driver with ``--scheduler synchronous``). It
+is a pure function of the chunk's content and the job's settings, so running it twice writes
+the same rows under the same name. The model, like the language detector, is loaded once per
+process (``classify.api.load_model`` caches it) and scores with one BLAS thread: the workers
+are the parallelism, and one thread keeps every worker's arithmetic, hence its scores, the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import resource
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tonewatch.batch.plan import Chunk, chunk_digest
+from tonewatch.batch.rows import rows_table, turn_rows
+from tonewatch.batch.sink import write_chunk
+from tonewatch.batch.sources import ChunkIngest
+from tonewatch.config import ClassifyConfig, IngestConfig
+from tonewatch.errors import DataError
+from tonewatch.schema import QuarantineRecord
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every chunk of a run shares (small: it travels with each task).
+
+    outdir: the output folder (the same path on every node).
+    model: the model directory, absolute.
+    ingest / classify: the ``[ingest]`` and ``[classify]`` sections, as plain dicts.
+    """
+
+    outdir: str
+    model: str
+    ingest: dict[str, Any]
+    classify: dict[str, Any]
+
+
+@dataclass
+class ChunkReport:
+    """What a worker sends back: counts and quarantine records (the rows stay on disk)."""
+
+    key: str
+    messages: int = 0  # items read: email messages, chat conversations, calls
+    conversations: int = 0
+    turns: int = 0
+    flagged: int = 0
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    worker: str = ""
+    rss_mb: float = 0.0  # the worker process's peak RSS so far
+
+
+@functools.cache
+def _ingest_config(frozen: str) -> IngestConfig:
+    return IngestConfig.model_validate_json(frozen)
+
+
+def _classifier(job: Job) -> Any:
+    from tonewatch.classify.api import load_model
+
+    return load_model(job.model, config=ClassifyConfig.model_validate(job.classify))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def score_chunk(chunk: Chunk, job: Job) -> ChunkReport:
+    """Ingest, classify and write one chunk; RETURNS its counts.
+
+    Raises DataError when the chunk's input changed since it was planned (the run must be
+    planned again), ModelError when the model cannot be loaded.
+    """
+    from threadpoolctl import threadpool_limits
+
+    started = time.perf_counter()
+    try:
+        digest = chunk_digest(chunk)
+    except OSError as exc:
+        digest = f"unreadable: {exc}"
+    if digest != chunk.digest:
+        raise DataError(
+            f"{chunk.source}: changed since the run was planned (chunk {chunk.key}); run "
+            "`tonewatch score` again to plan it anew"
+        )
+    classifier = _classifier(job)
+    quarantined: list[QuarantineRecord] = []
+    ingest = ChunkIngest(
+        chunk,
+        _ingest_config(json.dumps(job.ingest, sort_keys=True)),
+        on_quarantine=quarantined.append,
+    )
+    with threadpool_limits(limits=1):
+        conversations = list(ingest.conversations())
+        turns = [turn for conversation in conversations for turn in conversation.turns]
+        results = classifier.predict(turns) if turns else []
+    rows = turn_rows(conversations, results, chunk.key)
+    write_chunk(job.outdir, chunk.key, rows_table(rows))
+    return ChunkReport(
+        key=chunk.key,
+        messages=ingest.stats.fragments,
+        conversations=len(conversations),
+        turns=len(rows),
+        flagged=sum(row["flagged"] for row in rows),
+        quarantine=[record.model_dump(mode="json") for record in quarantined],
+        seconds=time.perf_counter() - started,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        rss_mb=peak_rss_mb(),
+    )
