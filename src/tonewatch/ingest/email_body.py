@@ -51,7 +51,9 @@ _UNKNOWN_CHARSETS = {
     "us-ascii",
 }
 # Legacy code pages of the project's languages, tried when the declared one fails or misreads.
-_FALLBACKS = ("cp1252", "cp1250", "iso-8859-2", "cp1256", "cp949")
+_FALLBACKS = tuple(
+    codecs.lookup(c).name for c in ("cp1252", "cp1250", "iso-8859-2", "cp1256", "cp949")
+)
 
 _LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻäöüßÄÖÜàâæçéèêëîïôœùûÿÀÂÆÇÉÈÊËÎÏÔŒÙÛŸáíñúÁÍÑÚ")
 _PUNCT = frozenset("–—“”‘’„«»…€£°§©®™•·\u00a0¿¡")
@@ -138,7 +140,7 @@ def _guess(data: bytes, declared: str | None) -> tuple[str, str] | None:
             match = charset_normalizer.from_bytes(data).best()
             if match is None:
                 continue
-            text, codec = str(match), match.encoding
+            text, codec = str(match), codecs.lookup(match.encoding).name
         else:
             try:
                 text = data.decode(codec)

@@ -44,6 +44,9 @@ _MIME_HEADERS = frozenset(
 )
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_FORWARD_SUBJECT = re.compile(
+    r"\s*(?:fwd?|wg|tr|rv|reenv|pd|i|enc|doorst|전달|إعادة توجيه)\s*:", re.I
+)
 _COMPOSITE = re.compile(rb"^content-type:\s*(?:multipart|message)/", re.IGNORECASE | re.MULTILINE)
 
 
@@ -267,7 +270,9 @@ def _parse(
         "in_reply_to": in_reply_to,
         "references": list(references),
         "quoted_removed": reply.quoted_removed,
-        "forwarded": reply.forwarded,
+        # Outlook forwards quote the original under a plain header block: the subject tells.
+        "forwarded": reply.forwarded
+        or (reply.quoted_removed and bool(subject and _FORWARD_SUBJECT.match(subject))),
         "signature_removed": reply.signature_removed,
         "content_type": body.content_type or None,
         "charset": body.charset,

@@ -150,6 +150,34 @@ _SIGNOFFS = [
 _SIGNOFF = re.compile(rf"^(?:{'|'.join(_SIGNOFFS)})[\s,.!;:~\-–—]*$", re.IGNORECASE)
 _MAX_SIGNATURE_LINES = 6  # non-blank lines below a sign-off that still read as a signature
 _MAX_SIGNATURE_LINE = 72
+_COMPANY_ENDINGS = frozenset(
+    [
+        "ltd.",
+        "inc.",
+        "co.",
+        "corp.",
+        "llc.",
+        "plc.",
+        "o.o.",
+        "s.a.",
+        "s.l.",
+        "s.r.l.",
+        "s.a.s.",
+        "sarl.",
+        "b.v.",
+        "n.v.",
+        "e.v.",
+        "gmbh.",
+        "ag.",
+        "kg.",
+        "oy.",
+        "ab.",
+        "a/s.",
+        "pty.",
+        "jr.",
+        "sr.",
+    ]
+)
 # These start with a literal character, so the regex engine skips ahead to candidates.
 _LINE_OPENER = re.compile(r"\n[ \t\u200e\u200f]*[>\-=_*]")
 _COLON_END = re.compile(r":[ \t]*\n")
@@ -336,7 +364,10 @@ def _signature_like(probe: str) -> bool:
     """A name, title, company, phone or address line, not a sentence."""
     if len(probe) > _MAX_SIGNATURE_LINE:
         return False
-    return not (probe[-1:] in ".?!" and len(probe.split()) >= 5)
+    words = probe.split()
+    if probe[-1:] not in ".?!" or len(words) < 5:
+        return True
+    return words[-1].lower() in _COMPANY_ENDINGS  # "Łukasiewicz i Wspólnicy Sp. z o.o."
 
 
 def _tidy(kept: list[int], lines: list[str], body: str) -> str:

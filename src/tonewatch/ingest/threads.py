@@ -1,14 +1,16 @@
 """Thread ids for email fragments, computed while streaming.
 
 Every message becomes its own ``Conversation`` fragment; fragments of one thread share an id so
-that a later stage can merge them. The id comes from the thread's root Message-ID (References,
-In-Reply-To) when the message has one; a message without them (a thread root, or a reply from a
-client that drops the headers) falls back to its normalised subject plus its participants.
+that a later stage can merge them. The id is derived from the thread's root Message-ID: the
+first of a reply's References (or its In-Reply-To), a root's own Message-ID. Two small bounded
+maps link messages read at different times:
 
-A small bounded map ``message-id -> thread id`` links the two: a root read first hands its
-subject key to the replies that reference it, and a reply read first hands the root-id key to the
-root when it arrives (its own Message-ID is already known). Order therefore only matters for a
-reply without References whose root was reached through another reply first.
+* ``message-id -> thread``: a reply finds the thread of the message it answers, and a root read
+  after one of its replies finds the thread that reply opened under the root's id, so threads
+  linked by References get the same id in any reading order;
+* ``subject key -> thread``: a message without References or In-Reply-To (a client that drops
+  them, or a new message "Re: …" to the same people) joins the thread with the same normalised
+  subject and the same set of participants.
 """
 
 from __future__ import annotations
@@ -47,15 +49,17 @@ def _hashed(key: str) -> str:
 
 
 class ThreadIndex:
-    """Assigns thread ids to messages in reading order (one instance per reader).
+    """Assigns thread ids to messages in reading order (one per run, shared by the readers).
 
-    ``max_ids`` bounds memory on huge archives: the oldest ids are forgotten first, which only
-    matters for a reply that arrives more than ``max_ids`` messages after its thread's last one.
+    ``max_ids`` bounds memory on huge archives: the oldest entries are forgotten first, which
+    only matters for a message that arrives more than ``max_ids`` messages after its thread's
+    last one.
     """
 
     def __init__(self, max_ids: int = 200_000) -> None:
         self.max_ids = max_ids
         self._thread_of: dict[str, str] = {}
+        self._thread_by_subject: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._thread_of)
@@ -69,33 +73,35 @@ class ThreadIndex:
         addresses: Iterable[str],
         fallback: str,
     ) -> tuple[str, str]:
-        """The thread id of one message, and how it was found (``references`` | ``subject`` |
-        ``message``); remembers the message's ids for the messages that follow. ``fallback``
-        names the message when it has neither ids nor a subject (e.g. file and index)."""
+        """The thread id of one message and how it was found: ``references`` (linked by
+        References / In-Reply-To), ``subject`` (by subject and participants) or ``root`` (it
+        starts a thread). ``fallback`` names a message without a Message-ID (file and index)."""
         related = [*references, in_reply_to] if in_reply_to else list(references)
         thread = None
         for known in (message_id, *related):
             if known and known in self._thread_of:
-                thread = self._thread_of[known]
+                thread, how = self._thread_of[known], "references"
                 break
-        how = "references"
+        normalized = normalize_subject(subject)
+        key = f"{normalized}|{','.join(sorted(set(addresses)))}" if normalized else ""
         if thread is None:
             if related:
-                thread = _hashed("root:" + related[0])
-            elif normalized := normalize_subject(subject):
-                people = ",".join(sorted(set(addresses)))
-                thread, how = _hashed(f"subject:{normalized}|{people}"), "subject"
+                thread, how = _hashed("root:" + related[0]), "references"
+            elif key and key in self._thread_by_subject:
+                thread, how = self._thread_by_subject[key], "subject"
             else:
-                # Nothing to thread by and no subject to group by: a thread of its own.
-                thread, how = _hashed("root:" + (message_id or fallback)), "message"
+                thread, how = _hashed("root:" + (message_id or fallback)), "root"
         for known in (message_id, *related):
             if known:
-                self._remember(known, thread)
+                _remember(self._thread_of, known, thread, self.max_ids)
+        if key:
+            _remember(self._thread_by_subject, key, thread, self.max_ids)
         return thread, how
 
-    def _remember(self, message_id: str, thread: str) -> None:
-        if message_id in self._thread_of:
-            return
-        if len(self._thread_of) >= self.max_ids:
-            del self._thread_of[next(iter(self._thread_of))]
-        self._thread_of[message_id] = thread
+
+def _remember(index: dict[str, str], key: str, thread: str, limit: int) -> None:
+    if key in index:
+        return
+    if len(index) >= limit:
+        del index[next(iter(index))]
+    index[key] = thread
