@@ -40,7 +40,7 @@ MIXED_SECOND_SCORE = 0.35  # two team languages both this likely: a mixed turn, 
 OUTSIDE_CONFIDENT = 0.8  # an outside language this likely is kept as it is
 TOP_K = 5
 MAX_CHARS = 2000  # the head of a long e-mail tells its script as well as all of it
-MODEL_CHARS = 300  # ~50 words: fastText's cost grows with length, its accuracy does not
+MODEL_CHARS = 240  # ~40 words: fastText's cost grows with length, its accuracy does not
 SEGMENT_LETTERS = 30  # a half shorter than this is not judged on its own
 SEGMENT_CONFIDENT = 0.8  # two halves this sure of different languages: code-switched
 
