@@ -70,6 +70,9 @@ class ServeConfig(_Section):
     host: str
     port: int
     db: str
+    session_hours: float
+    secure_cookies: bool
+    page_size: int
 
 
 class ApiConfig(_Section):

@@ -1,0 +1,128 @@
+"""What ``tonewatch load`` reads: scored conversations, from whichever form they are in.
+
+    archives (mbox, .eml, Maildir, chat exports, transcripts)  ingest + classify on the fly
+    ``tonewatch ingest`` output (JSONL / Parquet)               classify on the fly
+    ingest output + ``--results`` (classify JSONL / batch Parquet)   joined by turn id
+
+Only client turns are classified, as in ``tonewatch report``: staff turns are stored and
+shown but never flagged. Inputs that cannot be read are quarantined, never fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from tonewatch.config import Config
+from tonewatch.schema import Conversation, QuarantineRecord, Role, TurnResult
+from tonewatch.serve.store import LoadStats, load_pairs, recompute_clients, record_load
+
+Pair = tuple[Conversation, list[TurnResult]]
+Progress = Callable[[Iterable[Pair]], Iterable[Pair]]
+
+
+@dataclass
+class LoadRun:
+    stats: LoadStats
+    clients: int
+    missing_results: int  # client turns stored without a result
+    model: str
+
+
+def classified(
+    conversations: Iterable[Conversation],
+    classifier,
+    batch_turns: int,  # noqa: ANN001
+) -> Iterator[Pair]:
+    """Classify the client turns of ``conversations`` in batches spanning conversations."""
+    chunk: list[Conversation] = []
+    pending = 0
+    for conversation in conversations:
+        chunk.append(conversation)
+        pending += sum(t.role == Role.client for t in conversation.turns)
+        if pending >= batch_turns:
+            yield from _classify(chunk, classifier)
+            chunk, pending = [], 0
+    if chunk:
+        yield from _classify(chunk, classifier)
+
+
+def _classify(chunk: list[Conversation], classifier) -> Iterator[Pair]:  # noqa: ANN001
+    turns = [t for c in chunk for t in c.turns if t.role == Role.client]
+    results = iter(classifier.predict(turns) if turns else [])
+    for conversation in chunk:
+        n = sum(t.role == Role.client for t in conversation.turns)
+        yield conversation, [next(results) for _ in range(n)]
+
+
+def load_paths(
+    session: Session,
+    paths: Sequence[str | Path],
+    config: Config,
+    *,
+    results: str | Path | None = None,
+    model: str | None = None,
+    progress: Progress = lambda pairs: pairs,
+) -> LoadRun:
+    """Load ``paths`` into the store, then re-rank every client.
+
+    paths: archives or ``tonewatch ingest`` output files.
+    results: stored turn results for them (``tonewatch classify`` JSONL or batch Parquet);
+        without it the client turns are classified now with ``model``.
+    RETURNS: counts of what was added, updated, left unchanged and quarantined.
+    """
+    from tonewatch.report.pipeline import conversations_from, find_staff_file
+
+    sources = [Path(p) for p in paths]
+    staff = find_staff_file(sources)
+    if staff is not None:
+        from tonewatch.ingest.roles import with_staff
+
+        config = config.model_copy(update={"ingest": with_staff(config.ingest, staff)})
+    quarantine: list[QuarantineRecord] = []
+    missing = 0
+    if results is not None:
+        stats, missing = _load_with_results(session, sources, Path(results), config, quarantine,
+                                            progress, staff)  # fmt: skip
+        model_id = ", ".join(sorted(stats.models)) or "unknown"
+    else:
+        from tonewatch.classify.api import load_model
+
+        classifier = load_model(model, config=config.classify)
+        conversations = conversations_from(sources, config, quarantine, skip=staff)
+        pairs = classified(conversations, classifier, 4 * config.classify.batch_size)
+        stats = load_pairs(session, progress(pairs))
+        model_id = classifier.model_id
+    stats.quarantine = quarantine + stats.quarantine
+    clients = recompute_clients(session, config.aggregate)
+    record_load(session, [str(p) for p in sources], stats)
+    return LoadRun(stats, clients, missing, model_id)
+
+
+def _load_with_results(
+    session: Session,
+    sources: list[Path],
+    results: Path,
+    config: Config,
+    quarantine: list[QuarantineRecord],
+    progress: Progress,
+    staff: Path | None,
+) -> tuple[LoadStats, int]:
+    """Join in one streaming pass; if the files turn out not to be in the same order, once
+    more with every result indexed. Loading is idempotent, so the second pass only fills in
+    the conversations the first stored without their results."""
+    from tonewatch.report.pipeline import conversations_from
+    from tonewatch.report.stored import ResultJoin, join_results, read_results
+
+    join = ResultJoin(read_results(results), ordered=True)
+    pairs = join_results(conversations_from(sources, config, quarantine, skip=staff), join)
+    stats = load_pairs(session, progress(pairs))
+    if join.missing and join.unmatched():
+        quarantine.clear()
+        join = ResultJoin(read_results(results), ordered=False)
+        pairs = join_results(conversations_from(sources, config, quarantine, skip=staff), join)
+        load_pairs(session, progress(pairs))
+    return stats, join.missing
