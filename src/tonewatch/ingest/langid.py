@@ -13,7 +13,9 @@ Cheapest evidence first:
    hesitates between an outside label and a team language, the team language wins. Labels
    whose script is absent from the turn are dropped.
 3. Code-switching. fastText scores a text as one bag of n-grams and sounds sure of a
-   German-French turn; sentence by sentence the switch shows, and the turn is ``und``.
+   German-English turn; so the text goes to the model as two halves cut at the sentence end
+   nearest its middle (about the cost of one call), and two halves surely in different
+   languages make the turn ``und``.
 
 Quoted lines, URLs, e-mail addresses, @handles, digits and punctuation are removed first: they
 are not the writer's language. Turns with fewer letters than ``min_chars`` get ``und`` unless
