@@ -18,8 +18,17 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def turns_by_id(conversations) -> dict[str, tuple]:
+    """What a turn is, and the thread it belongs to, by turn id."""
     return {
-        turn.id: (turn.text, turn.speaker, turn.role, turn.lang, turn.timestamp, turn.source)
+        turn.id: (
+            turn.text,
+            turn.speaker,
+            turn.role,
+            turn.lang,
+            turn.timestamp,
+            turn.source,
+            conversation.id,
+        )  # fmt: skip
         for conversation in conversations
         for turn in conversation.turns
     }

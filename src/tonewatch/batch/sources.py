@@ -3,16 +3,16 @@ messages or a group of files, with the same readers, roles, languages and quaran
 
 Messages keep the places they have in the whole archive (``Location(path, item=N)`` with
 ``N`` counted from the archive's first message, and the same fallback ids), so a chunk's rows
-do not depend on how the archive was cut. Thread ids are the one thing ingest computes from
-reading order; ``ChunkThreads`` names a thread by its root's Message-ID, which a reply's
-References carry wherever the reply lands, so a thread cut across chunks keeps one id.
+do not depend on how the archive was cut. Email thread ids come from the root's Message-ID
+(a root's own, a reply's first Reference), so a thread cut across chunks keeps one id; only a
+reply without References or In-Reply-To, threaded by subject, joins its thread within its chunk.
 """
 
 from __future__ import annotations
 
 import mmap
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,32 +27,6 @@ from tonewatch.ingest.threads import ThreadIndex
 from tonewatch.schema import Conversation, Location, QuarantineRecord
 
 _FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
-
-
-class ChunkThreads(ThreadIndex):
-    """Thread ids that do not depend on reading order across chunks.
-
-    Ingest names a thread after its root's subject when it reads the root first and after the
-    root's Message-ID when it reads a reply first; chunks read different parts of a thread, so
-    here a root with a Message-ID is always named by that id (the key its replies' References
-    give). Messages without any id still thread by subject, within the chunk.
-    """
-
-    def assign(
-        self,
-        message_id: str | None,
-        references: tuple[str, ...],
-        in_reply_to: str | None,
-        subject: str | None,
-        addresses: Iterable[str],
-        fallback: str,
-    ) -> tuple[str, str]:
-        if message_id and not references and not in_reply_to:
-            thread, _ = super().assign(
-                message_id, (message_id,), None, subject, addresses, fallback
-            )
-            return thread, "message"
-        return super().assign(message_id, references, in_reply_to, subject, addresses, fallback)
 
 
 class _Part:
@@ -173,10 +147,15 @@ class ChunkIngest(IngestRun):
     def __init__(self, chunk: Chunk, config: IngestConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.chunk = chunk
-        self.threads = ChunkThreads()
-        for reader in self.readers:
-            if isinstance(getattr(reader, "threads", None), ThreadIndex):
-                reader.threads = self.threads  # type: ignore[attr-defined]
+        # The run's readers share one index (IngestRun sees to it); the range readers join it.
+        self.threads = next(
+            (
+                r.threads
+                for r in self.readers
+                if isinstance(getattr(r, "threads", None), ThreadIndex)
+            ),
+            ThreadIndex(),
+        )
 
     def conversations(self) -> Iterator[Conversation]:
         chunk = self.chunk
