@@ -72,11 +72,15 @@ class MicroBatcher:
         return await future
 
     async def close(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        task, loop = self._task, self._loop
+        if task is not None and not task.done() and loop is not None:
+            if loop is asyncio.get_running_loop():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
+        self._task = None
 
     async def _work(self, queue: asyncio.Queue[_Job]) -> None:
         while True:
