@@ -81,6 +81,11 @@ def load_cli(
         "Parquet): no classification now.",
     ),
     model: str = typer.Option(None, "--model", "-m", help="Model directory or shipped name."),
+    staff: Path = typer.Option(
+        None,
+        "--staff",
+        help="Staff TOML (\\[ingest] staff_addresses, staff_domains, staff_names): who is staff.",
+    ),
     db: str = DbOption,
     config: Path = ConfigOption,
     overrides: list[str] = SetOption,
@@ -102,6 +107,7 @@ def load_cli(
                 cfg,
                 results=results,
                 model=model,
+                staff=staff,
                 progress=lambda pairs: tqdm(pairs, unit="conv", disable=None, leave=False),
             )
         stats = run.stats

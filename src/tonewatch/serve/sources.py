@@ -65,6 +65,7 @@ def load_paths(
     *,
     results: str | Path | None = None,
     model: str | None = None,
+    staff: str | Path | None = None,
     progress: Progress = lambda pairs: pairs,
 ) -> LoadRun:
     """Load ``paths`` into the store, then re-rank every client.
@@ -72,12 +73,14 @@ def load_paths(
     paths: archives or ``tonewatch ingest`` output files.
     results: stored turn results for them (``tonewatch classify`` JSONL or batch Parquet);
         without it the client turns are classified now with ``model``.
+    staff: a staff TOML (``[ingest]`` staff lists) for archives; default: ``staff.toml`` at
+        the top of a folder in ``paths``, if there is one.
     RETURNS: counts of what was added, updated, left unchanged and quarantined.
     """
     from tonewatch.report.pipeline import conversations_from, find_staff_file
 
     sources = [Path(p) for p in paths]
-    staff = find_staff_file(sources)
+    staff = Path(staff) if staff is not None else find_staff_file(sources)
     if staff is not None:
         from tonewatch.ingest.roles import with_staff
 
