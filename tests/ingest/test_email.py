@@ -61,7 +61,12 @@ def test_email_sniff_goes_by_content_not_extension(tmp_path: Path) -> None:
     assert EmlReader().sniff(eml_as_txt, _head(eml_as_txt)) >= 0.9
     assert EmlReader().sniff(binary_eml, _head(binary_eml)) == 0.0
     assert EmlReader().sniff(chat, _head(chat)) == 0.0
+    mbox_as_eml = tmp_path / "archive.eml"
+    shutil.copy(mbox, mbox_as_eml)
     assert MboxReader().sniff(mbox, _head(mbox)) > EmlReader().sniff(mbox, _head(mbox))
+    assert MboxReader().sniff(mbox_as_eml, _head(mbox)) > EmlReader().sniff(
+        mbox_as_eml, _head(mbox)
+    )
     assert MboxReader().sniff(eml_as_txt, _head(eml_as_txt)) == 0.0
     assert MaildirReader().sniff(tmp_path, b"") == 0.0
 

@@ -49,7 +49,8 @@ def rfc822_confidence(head: bytes) -> float:
     if not head.strip() or b"\x00" in head:
         return 0.0
     lines = head.lstrip(b"\r\n").splitlines()
-    if lines and lines[0].startswith(b"From "):  # an mbox-style envelope line on a single message
+    envelope = bool(lines) and lines[0].startswith(b"From ")
+    if envelope:  # an mbox envelope line: the mbox reader is the better fit, even for one message
         lines = lines[1:]
     known = 0
     for line in lines[:100]:
@@ -61,7 +62,8 @@ def rfc822_confidence(head: bytes) -> float:
         if match is None:
             return 0.0 if known == 0 else 0.3
         known += match.group(1).lower() in _KNOWN_FIELDS
-    return 0.9 if known >= 2 else 0.4 if known == 1 else 0.0
+    score = 0.9 if known >= 2 else 0.4 if known == 1 else 0.0
+    return min(score, 0.6) if envelope else score
 
 
 def _binary_reason(head: bytes) -> str | None:

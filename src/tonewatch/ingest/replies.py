@@ -325,31 +325,34 @@ def _strip_signature(
     kept: list[int], lines: list[str], probes: list[str]
 ) -> tuple[list[int], bool]:
     """``kept`` (line numbers) without a trailing signature, and whether one was cut."""
-    first = next((i for i in kept if probes[i]), None)
-    if first is None:
-        return kept, False
-    tail: list[int] = []  # the last non-blank lines, top to bottom
+    tail: list[int] = []  # the last non-blank lines, bottom up
     for i in reversed(kept):
         if probes[i]:
-            tail.insert(0, i)
+            tail.append(i)
             if len(tail) > _MAX_SIGNATURE_LINES:
                 break
+    if not tail:
+        return kept, False
+    first = next(i for i in kept if probes[i])
     if "--" in probes:  # RFC 3676 separator ("-- "); a bare "--" only near the end
         for i in kept:
-            if probes[i] == "--" and (lines[i].startswith("-- ") or i >= tail[0]):
+            if probes[i] == "--" and (lines[i].startswith("-- ") or i >= tail[-1]):
                 return kept[: kept.index(i)], True
-    for i in reversed(tail[-2:]):  # a client's footer is the last line or the one above
+    for i in tail[:2]:  # a client's footer is the last line or the one above
         if len(probes[i]) <= 90 and _SENT_FROM.match(probes[i]):
             return _strip_signature(kept[: kept.index(i)], lines, probes)[0], True
-    # From the bottom up through lines that read as a signature (name, title, phone), looking
-    # for the sign-off that opens them; a sentence ends the search.
-    for pos in range(len(tail) - 1, -1, -1):
-        i = tail[pos]
+    # Bottom up through lines that read as a signature (name, title, phone), looking for the
+    # sign-off that opens them; a sentence ends the search.
+    for pos, i in enumerate(tail):
         if i == first:
             break
-        if pos < len(tail) - 1 and _is_signoff(probes[i]):
-            while pos > 0 and tail[pos - 1] != first and _is_signoff(probes[tail[pos - 1]]):
-                pos -= 1  # "Thank you,\nBest regards,\nJohn": both closings go
+        if pos and _is_signoff(probes[i]):
+            while (
+                pos + 1 < len(tail)
+                and tail[pos + 1] != first
+                and _is_signoff(probes[tail[pos + 1]])
+            ):
+                pos += 1  # "Thank you,\nBest regards,\nJohn": both closings go
             return kept[: kept.index(tail[pos])], True
         if not _signature_like(probes[i]):
             break
