@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tonewatch.report.html import client_slug
 from tonewatch.schema import LABELS, Family
 
@@ -124,3 +126,31 @@ def test_writers_are_deterministic(tmp_path, archive_pairs) -> None:
             }
         )
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.slow
+def test_writers_parallel_pages_match_sequential(tmp_path, archive_pairs) -> None:
+    from datetime import UTC, datetime
+
+    from tonewatch.aggregate import Aggregator
+    from tonewatch.config import default_config
+    from tonewatch.report import write_report
+
+    aggregator = Aggregator(default_config().aggregate)
+    for conversation, results in archive_pairs:
+        aggregator.add(conversation, results)
+    details = aggregator.details()
+    when = datetime(2025, 3, 20, tzinfo=UTC)
+    for workers in (1, 2):
+        write_report(details, tmp_path / str(workers), generated_at=when, workers=workers)
+    one, two = (sorted((tmp_path / str(w) / "clients").iterdir()) for w in (1, 2))
+    assert [p.name for p in one] == [p.name for p in two] and len(one) == 7
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
+
+
+def test_writers_empty_report_is_valid(tmp_path) -> None:
+    from tonewatch.report import write_report
+
+    files = write_report([], tmp_path, model="m")
+    assert json.loads(files.clients_json.read_text())["clients"] == []
+    assert "0 clients" in files.index.read_text() and files.pages == 0

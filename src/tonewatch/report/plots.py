@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tonewatch.aggregate import WeekRow
@@ -30,43 +32,85 @@ FAMILY_COLOURS = {
 }
 TRAFFIC_COLOUR = "#555555"
 _BAR = 0.7
+MAX_X_LABELS = 8
+MAX_Y_LABELS = 4
 _SVG_START = re.compile(r"<svg\b")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)  # RDF boilerplate, not needed
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "tonewatch", "font.size": 8}
 
 
+@dataclass(frozen=True, slots=True)
+class _Canvas:
+    """One figure drawn over and over: artists are updated, never rebuilt."""
+
+    figure: Any
+    axes: Any
+    bars: Any
+    traffic: Any
+    grid: Any
+    x_labels: list[Any]
+    y_labels: list[Any]
+
+
 @functools.cache
-def _canvas() -> tuple[Any, Any, Any, Any]:
-    from matplotlib.collections import PolyCollection
+def _canvas() -> _Canvas:
+    # The axes' own tick machinery (a Tick object of five artists per tick, label-overlap
+    # checks) is most of the cost of a small plot; the few labels and grid lines a weekly
+    # timeline needs are drawn as plain artists instead, about 4x faster.
+    from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(7.2, 2.3), dpi=100)
-    figure.subplots_adjust(left=0.06, right=0.99, top=0.95, bottom=0.16)
-    axes = figure.add_subplot()
-    bars = PolyCollection([], linewidths=0)
+    axes = figure.add_axes((0.055, 0.14, 0.935, 0.82))
+    axes.set_axis_off()
+    grid = LineCollection([], colors="#dddddd", linewidths=0.6, zorder=0)
+    bars = PolyCollection([], linewidths=0, zorder=1)
+    axes.add_collection(grid)
     axes.add_collection(bars)
-    (traffic,) = axes.plot([], [], color=TRAFFIC_COLOUR, linewidth=1.2, marker="o", markersize=2.5)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of turns
-    axes.grid(axis="y", color="#dddddd", linewidth=0.6)
-    axes.set_axisbelow(True)
-    return figure, axes, bars, traffic
+    axes.axhline(0, color="#333333", linewidth=0.8, zorder=2)
+    (traffic,) = axes.plot(
+        [], [], color=TRAFFIC_COLOUR, linewidth=1.2, marker="o", markersize=2.5, zorder=3
+    )
+    x_labels = [
+        axes.text(0, -0.03, "", transform=axes.get_xaxis_transform(), ha="center", va="top")
+        for _ in range(MAX_X_LABELS)
+    ]
+    y_labels = [
+        axes.text(-0.008, 0, "", transform=axes.get_yaxis_transform(), ha="right", va="center")
+        for _ in range(MAX_Y_LABELS + 1)
+    ]
+    return _Canvas(figure, axes, bars, traffic, grid, x_labels, y_labels)
 
 
-def _tick_labels(weeks: Sequence[WeekRow]) -> tuple[list[int], list[str]]:
-    step = max(1, -(-len(weeks) // 12))  # at most ~12 labels
-    ticks = list(range(0, len(weeks), step))
-    return ticks, [weeks[i].week.strftime("%d %b") for i in ticks]
+Series = tuple[tuple[Any, ...], ...]  # per week: (monday, client turns, *flagged per family)
 
 
-def _stacks(weeks: Sequence[WeekRow]) -> tuple[list[list[tuple[float, float]]], list[str], int]:
+def _y_ticks(top: int) -> list[int]:
+    """Round integer ticks (steps 1, 2, 5, 10, 20, ...) from 0 to at least ``top``."""
+    for exponent in itertools.count():
+        for mantissa in (1, 2, 5):
+            step = mantissa * 10**exponent
+            if -(-top // step) <= MAX_Y_LABELS:
+                return list(range(0, top + step, step))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _label(texts: list[Any], positions: list[tuple[float, str]], axis: str) -> None:
+    for text, position in zip(
+        texts, positions + [None] * (len(texts) - len(positions)), strict=True
+    ):
+        text.set_visible(position is not None)
+        if position is not None:
+            value, label = position
+            text.set_text(label)
+            text.set_x(value) if axis == "x" else text.set_y(value)
+
+
+def _stacks(series: Series) -> tuple[list[list[tuple[float, float]]], list[str], int]:
     polygons, colours, top = [], [], 0
-    for x, row in enumerate(weeks):
+    for x, (_, turns, *flagged) in enumerate(series):
         bottom = 0
-        for family in FAMILIES:
-            height = row.flagged[family]
+        for family, height in zip(FAMILIES, flagged, strict=True):
             if height:
                 left, right = x - _BAR / 2, x + _BAR / 2
                 polygons.append(
@@ -79,7 +123,7 @@ def _stacks(weeks: Sequence[WeekRow]) -> tuple[list[list[tuple[float, float]]], 
                 )
                 colours.append(FAMILY_COLOURS[family])
                 bottom += height
-        top = max(top, bottom, row.turns)
+        top = max(top, bottom, turns)
     return polygons, colours, top
 
 
@@ -87,19 +131,33 @@ def timeline_svg(weeks: Sequence[WeekRow]) -> str:
     """An ``<svg>`` element (no XML prologue) for the client's weeks; "" without weeks."""
     if not weeks:
         return ""
+    return _timeline_svg(
+        tuple((row.week, row.turns, *(row.flagged[f] for f in FAMILIES)) for row in weeks)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _timeline_svg(series: Series) -> str:
+    """Memoised on the plotted values: clients with the same weekly counts share a plot."""
     from matplotlib import rc_context
 
     with rc_context(_RC):
-        figure, axes, bars, traffic = _canvas()
-        polygons, colours, top = _stacks(weeks)
-        bars.set_verts(polygons)
-        bars.set_facecolors(colours or ["none"])
-        traffic.set_data(range(len(weeks)), [row.turns for row in weeks])
-        axes.set_xlim(-0.6, len(weeks) - 0.4)
-        axes.set_ylim(0, max(1, top) * 1.12)
-        axes.set_xticks(*_tick_labels(weeks))
+        canvas = _canvas()
+        polygons, colours, top = _stacks(series)
+        canvas.bars.set_verts(polygons)
+        canvas.bars.set_facecolors(colours or ["none"])
+        canvas.traffic.set_data(range(len(series)), [turns for _, turns, *_ in series])
+        ticks = _y_ticks(max(1, top))
+        right = len(series) - 0.4
+        canvas.axes.set_xlim(-0.6, right)
+        canvas.axes.set_ylim(0, ticks[-1] * 1.06)
+        canvas.grid.set_segments([[(-0.6, y), (right, y)] for y in ticks[1:]])
+        _label(canvas.y_labels, [(y, str(y)) for y in ticks], "y")
+        step = max(1, -(-len(series) // MAX_X_LABELS))
+        weeks = [(x, series[x][0].strftime("%d %b")) for x in range(0, len(series), step)]
+        _label(canvas.x_labels, weeks, "x")
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        canvas.figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _METADATA.sub("", buffer.getvalue(), count=1)
     start = _SVG_START.search(svg)
     return svg[start.start() :] if start else svg
