@@ -182,3 +182,18 @@ def test_pipeline_main_job_with_the_shipped_model(tmp_path) -> None:
     by_key = {c["client"]: c for c in clients}
     assert by_key["marek.kowalski@meble-kowalski.example"]["flags"]["personal_attack"] > 0
     assert by_key["diego@panaderia-hernandez.example"]["signals"]["unresponsiveness"]["flagged"]
+
+
+def test_pipeline_cli_as_of_measures_open_silences(sample_store, tmp_path) -> None:
+    store, _, _ = sample_store
+    values = []
+    for as_of in ("2025-03-10", "2025-04-30"):
+        out = tmp_path / as_of
+        args = ["report", str(store / "conversations.jsonl"), "-o", str(out), "--as-of", as_of]
+        result = CliRunner().invoke(app, [*args, "--from-results", str(store / "results.jsonl")])
+        assert result.exit_code == 0, result.output
+        clients = json.loads((out / "clients.json").read_text(encoding="utf-8"))["clients"]
+        diego = next(c for c in clients if c["client"] == "diego@panaderia-hernandez.example")
+        values.append(diego["signals"]["unresponsiveness"]["value"])
+    # The request of 5 March: five days old on 10 March, eight weeks unanswered by 30 April.
+    assert values[1] == values[0] + 1

@@ -71,14 +71,15 @@ class ClientDetail:
 class Aggregator:
     config: AggregateConfig
     as_of: datetime | None = None  # "now" for open silences; default: latest timestamp seen
-    folds: dict[str, ClientFold] = field(default_factory=dict)
-    models: dict[str, None] = field(default_factory=dict)
-    conversations: int = 0
-    _latest: datetime | None = None
+    folds: dict[str, ClientFold] = field(default_factory=dict, init=False)
+    models: dict[str, None] = field(default_factory=dict, init=False)  # ids seen, in order
+    conversations: int = field(default=0, init=False)
+    _latest: datetime | None = field(default=None, init=False, repr=False)
 
-    def add(self, conversation: Conversation, results: Sequence[TurnResult]) -> None:
+    def add(self, conversation: Conversation, results: Iterable[TurnResult]) -> None:
+        """Fold in one conversation and its turns' results (any order, any subset)."""
         by_id = {result.id: result for result in results}
-        for result in results:
+        for result in by_id.values():
             self.models.setdefault(result.model)
         fold = self.folds.get(conversation.client_key)
         if fold is None:
