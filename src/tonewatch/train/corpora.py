@@ -1,310 +1,105 @@
-"""Loaders for the public corpora in ``shared/datasets/``, each mapped onto the taxonomy.
+"""Every corpus in ``shared/datasets/``, loaded with Hugging Face ``datasets`` from the local
+files (never the hub) and mapped onto the taxonomy as documented in ``CORPUS_INFO``.
 
-Every loader documents its mapping; ``known`` names only the labels the corpus really
-annotates. Where a corpus has an official test split it is kept as ``test``; otherwise a
-deterministic hash split is used. Licences travel into the model card via ``CORPUS_INFO``.
+- ``load_raw(name, root)``: the corpus as published, a ``datasets.Dataset`` with ``text`` and
+  ``source_split`` beside the corpus's own columns (exploration, notebooks).
+- ``load_corpus(name, root)``: ``GoldTurn`` records. ``known`` names only the labels the corpus
+  really annotates; ``meta`` keeps its own labels, so ``public_eval`` can score each benchmark
+  with its own metric. ``purpose="train"`` (the trainer's call) refuses a corpus whose
+  ``CORPUS_INFO`` entry says ``trainable: False`` and leaves out rows the mapping cannot use;
+  ``purpose="eval"`` returns those too, marked ``meta["eval_only"]``.
+
+Splits never move: a shipped model's public test figures rely on the same rows staying in test.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from tonewatch.train.gold import GoldTurn, conversation_split
+from tonewatch.errors import DataError
+from tonewatch.train import corpora_added as add
+from tonewatch.train import corpora_labelled as lab
+from tonewatch.train import corpora_unlabelled as unl
+from tonewatch.train.corpora_info import CORPUS_INFO
+from tonewatch.train.gold import GoldTurn
 
-ABUSE = frozenset({"personal_attack", "profanity"})
+if TYPE_CHECKING:
+    from datasets import Dataset
 
-CORPUS_INFO: dict[str, dict[str, str]] = {
-    "davidson": {
-        "folder": "davidson-hate-offensive",
-        "lang": "en",
-        "licence": "MIT",
-        "mapping": "hate -> personal_attack; offensive -> profanity; neither -> clean",
-    },
-    "germeval2018": {
-        "folder": "germeval2018",
-        "lang": "de",
-        "licence": "CC BY 4.0",
-        "mapping": "INSULT, ABUSE -> personal_attack; PROFANITY -> profanity; OTHER -> clean",
-    },
-    "kocohub": {
-        "folder": "korean-hate-speech-kocohub",
-        "lang": "ko",
-        "licence": "CC BY-SA 4.0",
-        "mapping": "hate, offensive -> personal_attack; none -> clean (profanity unknown)",
-    },
-    "korean_curse": {
-        "folder": "korean-curse-detection",
-        "lang": "ko",
-        "licence": "MIT",
-        "mapping": "1 -> profanity; 0 -> clean (personal_attack unknown)",
-    },
-    "arabic_offensive": {
-        "folder": "arabic-offensive-vanetik",
-        "lang": "ar",
-        "licence": "GPL-3.0 (sources keep their own terms)",
-        "mapping": "offensive & target individual -> personal_attack; vulgar -> profanity; "
-        "offensive 0 -> clean",
-    },
-    "mlma_fr": {
-        "folder": "mlma",
-        "lang": "fr",
-        "licence": "MIT",
-        "mapping": "offensive/abusive/hateful/disrespectful with target individual -> "
-        "personal_attack; normal -> clean",
-    },
-    "ban_pl": {
-        "folder": "ban-pl",
-        "lang": "pl",
-        "licence": "CC BY 4.0",
-        "mapping": "harmful (1) -> personal_attack (weak: includes profanity); 0 -> clean",
-    },
-    "convabuse": {
-        "folder": "convabuse",
-        "lang": "en",
-        "licence": "CC BY 4.0",
-        "mapping": "majority abusive -> personal_attack; otherwise clean",
-    },
-    "spanish_toxicity": {
-        "folder": "spanish-toxicity-goldstd",
-        "lang": "es",
-        "licence": "CC BY 4.0",
-        "mapping": "both coders toxic -> personal_attack (weak); both not -> clean",
-    },
-    "politeness": {
-        "folder": "stanford-politeness",
-        "lang": "en",
-        "licence": "Apache-2.0",
-        "mapping": "tone only: top quartile -> polite, middle half -> neutral",
-    },
+__all__ = ["CORPUS_INFO", "LOADERS", "corpus_summary", "load_corpus", "load_raw"]
+
+Purpose = Literal["train", "eval"]
+Raw = Callable[[Path], "Dataset"]
+Gold = Callable[["Dataset", Path], list[GoldTurn]]
+
+
+def _mlma(lang: str) -> Raw:
+    return lambda root: lab.raw_mlma(root, lang)
+
+
+_CORPORA: dict[str, tuple[Raw, Gold]] = {
+    "davidson": (lab.raw_davidson, lab.gold_davidson),
+    "germeval2018": (lab.raw_germeval2018, lab.gold_germeval2018),
+    "germeval2025": (add.raw_germeval2025, add.gold_germeval2025),
+    "kocohub": (lab.raw_kocohub, lab.gold_kocohub),
+    "korean_curse": (lab.raw_korean_curse, lab.gold_korean_curse),
+    "arabic_offensive": (lab.raw_arabic_offensive, lab.gold_arabic_offensive),
+    "mlma_en": (_mlma("en"), add.gold_mlma_en),
+    "mlma_fr": (_mlma("fr"), lab.gold_mlma_fr),
+    "mlma_ar": (_mlma("ar"), add.gold_mlma_ar),
+    "ban_pl": (lab.raw_ban_pl, lab.gold_ban_pl),
+    "convabuse": (lab.raw_convabuse, lab.gold_convabuse),
+    "spanish_toxicity": (lab.raw_spanish_toxicity, lab.gold_spanish_toxicity),
+    "told_br": (add.raw_told_br, add.gold_told_br),
+    "politeness": (lab.raw_politeness, lab.gold_politeness),
+    "twitter_care": (unl.raw_twitter_care, unl.gold_twitter_care),
+    "casino": (unl.raw_casino, unl.gold_casino),
+    "aeslc_enron": (unl.raw_aeslc_enron, unl.gold_aeslc_enron),
 }
 
 
-def _turn(
-    corpus: str,
-    idx: int,
-    text: str,
-    labels: set[str],
-    known: frozenset[str],
-    split: str | None = None,
-    tone: str | None = None,
-) -> GoldTurn:
-    info = CORPUS_INFO[corpus]
-    conv = f"{corpus}-{idx}"
-    return GoldTurn(
-        id=conv,
-        text=text.strip(),
-        lang=info["lang"],
-        labels=frozenset(labels),
-        known=known,
-        corpus=corpus,
-        conversation=conv,
-        split=split or conversation_split(conv),
-        tone=tone,
-    )
+def _folder(name: str, datasets_root: str | Path) -> Path:
+    if name not in _CORPORA:
+        raise DataError(f"unknown corpus {name!r}; known: {sorted(_CORPORA)}")
+    folder = Path(datasets_root) / CORPUS_INFO[name]["folder"]
+    if not folder.is_dir():
+        raise DataError(f"{folder}: corpus folder for {name!r} not found")
+    return folder
 
 
-def _csv(path: Path, **kwargs: object) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, **kwargs))  # type: ignore[arg-type]
+def load_raw(name: str, datasets_root: str | Path) -> Dataset:
+    """The corpus as published: ``text``, ``source_split`` and the corpus's own columns."""
+    return _CORPORA[name][0](_folder(name, datasets_root))
 
 
-def load_davidson(root: Path) -> list[GoldTurn]:
-    rows = _csv(root / "labeled_data.csv")
-    mapping = {"0": {"personal_attack"}, "1": {"profanity"}, "2": set()}
-    return [
-        _turn("davidson", i, r["tweet"], mapping[r["class"]], ABUSE) for i, r in enumerate(rows)
-    ]
-
-
-def load_germeval2018(root: Path) -> list[GoldTurn]:
-    out = []
-    for name, split in (("germeval2018.training.txt", None), ("germeval2018.test.txt", "test")):
-        for i, line in enumerate((root / name).read_text(encoding="utf-8").splitlines()):
-            parts = line.split("\t")
-            if len(parts) < 3:
-                continue
-            coarse = parts[2].strip()
-            labels = {
-                "INSULT": {"personal_attack"},
-                "ABUSE": {"personal_attack"},
-                "PROFANITY": {"profanity"},
-            }.get(coarse, set())
-            out.append(
-                _turn(
-                    "germeval2018",
-                    len(out),
-                    parts[0],
-                    labels,
-                    ABUSE,
-                    split or conversation_split(f"ge-{i}", test=0.0),
-                )
-            )
-    return out
-
-
-def load_kocohub(root: Path) -> list[GoldTurn]:
-    out = []
-    for name, split in (("train.tsv", None), ("dev.tsv", "test")):
-        for r in _csv(root / name, delimiter="\t"):
-            labels = {"personal_attack"} if r["hate"] in {"hate", "offensive"} else set()
-            out.append(
-                _turn(
-                    "kocohub",
-                    len(out),
-                    r["comments"],
-                    labels,
-                    frozenset({"personal_attack"}),
-                    split,
-                )
-            )
-    return out
-
-
-def load_korean_curse(root: Path) -> list[GoldTurn]:
-    out = []
-    for line in (root / "dataset.txt").read_text(encoding="utf-8").splitlines():
-        text, _, label = line.rpartition("|")
-        if text and label.strip() in {"0", "1"}:
-            out.append(
-                _turn(
-                    "korean_curse",
-                    len(out),
-                    text,
-                    {"profanity"} if label.strip() == "1" else set(),
-                    frozenset({"profanity"}),
-                )
-            )
-    return out
-
-
-def load_arabic_offensive(root: Path) -> list[GoldTurn]:
-    out = []
-    for r in _csv(root / "arabic_offensive_unified.csv"):
-        if r["offensive"] not in {"0", "1"}:
-            continue
-        labels = set()
-        if r["offensive"] == "1" and r["target"] == "individual":
-            labels.add("personal_attack")
-        if r["vulgar"] in {"1", "1.0"}:
-            labels.add("profanity")
-        # Profanity is only known where the source annotated vulgarity.
-        known = ABUSE if r["vulgar"] != "" else frozenset({"personal_attack"})
-        if r["offensive"] == "1" and r["target"] != "individual" and not labels:
-            continue  # offensive toward a group: neither a clean turn nor a personal attack
-        out.append(_turn("arabic_offensive", len(out), r["text"], labels, known))
-    return out
-
-
-def load_mlma_fr(root: Path) -> list[GoldTurn]:
-    out = []
-    for r in _csv(root / "fr_dataset.csv"):
-        kinds = set(r["sentiment"].split("_"))
-        if kinds == {"normal"}:
-            labels: set[str] = set()
-        elif (
-            r["target"]
-            and r["group"] == "individual"
-            and kinds & {"offensive", "abusive", "hateful", "disrespectful"}
-        ):
-            labels = {"personal_attack"}
-        else:
-            continue
-        out.append(_turn("mlma_fr", len(out), r["tweet"], labels, frozenset({"personal_attack"})))
-    return out
-
-
-def load_ban_pl(root: Path) -> list[GoldTurn]:
-    with zipfile.ZipFile(root / "BAN-PL_1.zip") as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".csv"))
-        raw = archive.read(name, pwd=b"BAN-PL_1").decode("utf-8")
-    rows = list(csv.DictReader(io.StringIO(raw)))
-    return [
-        _turn(
-            "ban_pl",
-            i,
-            r["Text"],
-            {"personal_attack"} if r["Class"] == "1" else set(),
-            frozenset({"personal_attack"}),
+def load_corpus(
+    name: str, datasets_root: str | Path, *, purpose: Purpose = "train"
+) -> list[GoldTurn]:
+    """Gold turns of every split. For training, a corpus marked not trainable is refused."""
+    folder = _folder(name, datasets_root)
+    info = CORPUS_INFO[name]
+    if purpose == "train" and not info["trainable"]:
+        raise DataError(
+            f"corpus {name!r} is for evaluation only ({info['licence']}; {info['mapping']}); "
+            "remove it from [public] corpora of the training config"
         )
-        for i, r in enumerate(rows)
-    ]
+    raw, gold = _CORPORA[name]
+    turns = [t for t in gold(raw(folder), folder) if t.text]
+    return turns if purpose == "eval" else [t for t in turns if "eval_only" not in t.meta]
 
 
-def load_convabuse(root: Path) -> list[GoldTurn]:
-    out = []
-    for name, split in (("train", "train"), ("valid", "dev"), ("test", "test")):
-        for r in _csv(root / f"ConvAbuseEMNLP{name}.csv"):
-            votes = [
-                k for k in r if k.startswith("Annotator") and "_is_abuse." in k and r[k] == "1"
-            ]
-            abusive = sum(1 for k in votes if k.endswith((".-1", ".-2", ".-3")))
-            out.append(
-                _turn(
-                    "convabuse",
-                    len(out),
-                    r["user"],
-                    {"personal_attack"} if abusive * 2 > len(votes) else set(),
-                    frozenset({"personal_attack"}),
-                    split,
-                )
-            )
-    return out
+def _train_loader(name: str) -> Callable[[Path], list[GoldTurn]]:
+    raw, gold = _CORPORA[name]
+    return lambda folder: gold(raw(folder), folder)
 
 
-def load_spanish_toxicity(root: Path) -> list[GoldTurn]:
-    out = []
-    for name in ("goldstd_protests.csv", "goldstd_Convention.csv"):
-        for r in _csv(root / name):
-            coders = {r.get("coder_1"), r.get("coder_2")}
-            if coders in ({"1"}, {"0"}):
-                out.append(
-                    _turn(
-                        "spanish_toxicity",
-                        len(out),
-                        r["text"],
-                        {"personal_attack"} if coders == {"1"} else set(),
-                        frozenset({"personal_attack"}),
-                    )
-                )
-    return out
-
-
-def load_politeness(root: Path) -> list[GoldTurn]:
-    rows = _csv(root / "stack-exchange.annotated.csv") + _csv(root / "wikipedia.annotated.csv")
-    scores = sorted(float(r["Normalized Score"]) for r in rows)
-    q1, q3 = scores[len(scores) // 4], scores[3 * len(scores) // 4]
-    out = []
-    for r in rows:
-        score = float(r["Normalized Score"])
-        if score < q1:
-            continue  # impolite requests are not reliably "frustrated" or "hostile"
-        tone = "polite" if score >= q3 else "neutral"
-        out.append(_turn("politeness", len(out), r["Request"], set(), frozenset(), tone=tone))
-    return out
-
-
+# name -> loader(corpus folder) -> every gold turn the mapping yields (the older interface).
 LOADERS: dict[str, Callable[[Path], list[GoldTurn]]] = {
-    "davidson": load_davidson,
-    "germeval2018": load_germeval2018,
-    "kocohub": load_kocohub,
-    "korean_curse": load_korean_curse,
-    "arabic_offensive": load_arabic_offensive,
-    "mlma_fr": load_mlma_fr,
-    "ban_pl": load_ban_pl,
-    "convabuse": load_convabuse,
-    "spanish_toxicity": load_spanish_toxicity,
-    "politeness": load_politeness,
+    name: _train_loader(name) for name in _CORPORA
 }
-
-
-def load_corpus(name: str, datasets_root: str | Path) -> list[GoldTurn]:
-    root = Path(datasets_root) / CORPUS_INFO[name]["folder"]
-    return [t for t in LOADERS[name](root) if t.text]
 
 
 def corpus_summary(turns: list[GoldTurn]) -> str:
