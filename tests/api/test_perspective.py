@@ -96,7 +96,7 @@ def test_perspective_several_attributes_answer_under_the_names_asked(
 ):
     names = [*MAPPED, "INSULT_EXPERIMENTAL", "TW_LEGAL_THREAT", "TW_REPUTATION_THREAT"]
     body = {
-        "comment": {"text": "Refund me today or my lawyer sues you, you pathetic clowns."},
+        "comment": {"text": "Refund me today or my lawyer will contact you, you pathetic clowns."},
         "languages": ["en"],
         "requestedAttributes": {name: {} for name in names},
         "clientToken": "req-42",

@@ -14,8 +14,10 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +25,7 @@ from tonewatch import __version__
 from tonewatch.api import errors
 from tonewatch.api.deps import ApiState
 from tonewatch.api.engine import Engine
+from tonewatch.api.errors import log
 from tonewatch.api.keys import KeyStore
 from tonewatch.api.perspective_map import PerspectiveMap
 from tonewatch.api.ratelimit import RateLimiter
@@ -123,8 +126,24 @@ def create_app(
         engine=engine,
         keys=KeyStore(api.keys_db),
         limiter=RateLimiter(api.rate_limit_per_minute, api.rate_limit_burst),
-        perspective=PerspectiveMap.load(_resolve(api.perspective_map), classifier.model_id),
+        perspective=PerspectiveMap.load(
+            _resolve(api.perspective_map),
+            classifier.model_id,
+            classifier.model.meta.get("trained_at"),
+        ),
     )
+    if state.perspective is None:
+        log.warning(
+            "no Perspective map for %s in %s: only TW_* attributes are served",
+            classifier.model_id,
+            api.perspective_map,
+        )
+    elif state.perspective.stale:
+        log.warning(
+            "the Perspective map for %s was fitted on an earlier training run; "
+            "re-run tonewatch.api.calibrate_perspective",
+            classifier.model_id,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,7 +161,26 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=api.max_request_bytes)
     for module in (score, clients, meta, perspective):
         app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI documents a 422 HTTPValidationError on every route with a body; ours answer
+    validation errors with ErrorBody (422) on /v1 and Google's 400 on /v1alpha1."""
+    if app.openapi_schema is None:
+        spec = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path, operations in spec["paths"].items():
+            if errors.is_perspective(path):
+                for operation in operations.values():
+                    operation["responses"].pop("422", None)
+        schemas = spec["components"]["schemas"]
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = spec
+    return app.openapi_schema
 
 
 def create_app_from_env() -> FastAPI:

@@ -15,6 +15,7 @@ others kept); ``--report`` writes the fit-quality tables as Markdown for docs/ap
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,17 +85,30 @@ def quality(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def score_texts(model: RedFlagModel, rows: list[Row], batch: int = 256) -> dict[str, np.ndarray]:
-    """text -> (16,) flag and tone probabilities; each distinct text scored once."""
+def score_texts(
+    model: RedFlagModel, rows: list[Row], cache_dir: Path | None = None, batch: int = 256
+) -> dict[str, np.ndarray]:
+    """``lang NUL text`` -> (16,) flag and tone probabilities; each distinct text scored once,
+    and kept in ``cache_dir`` per model build so a refit does not re-score."""
     unique: dict[tuple[str, str], None] = dict.fromkeys((r.text, r.lang or "und") for r in rows)
-    keys = list(unique)
     out: dict[str, np.ndarray] = {}
+    cache = None
+    if cache_dir is not None:
+        build = hashlib.sha256(f"{model.model_id}|{model.meta.get('trained_at')}".encode())
+        cache = cache_dir / f"{model.model_id}-{build.hexdigest()[:12]}.npz"
+        if cache.is_file():
+            stored = np.load(cache, allow_pickle=False)
+            out = dict(zip(stored["keys"].tolist(), stored["scores"], strict=True))
+    keys = [k for k in unique if f"{k[1]}\x00{k[0]}" not in out]
     for i in range(0, len(keys), batch):
         chunk = keys[i : i + batch]
         flags, tone = model.predict_scores([t for t, _ in chunk], [lang for _, lang in chunk])
         for (text, lang), f, t in zip(chunk, flags, tone, strict=True):
             out[f"{lang}\x00{text}"] = np.concatenate([f, t])
         print(f"  scored {min(i + batch, len(keys))}/{len(keys)} texts", flush=True)
+    if cache is not None and keys:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, keys=np.array(list(out)), scores=np.stack(list(out.values())))
     return out
 
 
@@ -182,6 +196,7 @@ def write_map(
     )
     data["models"][model.model_id] = {
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_trained_at": model.meta.get("trained_at"),
         "attributes": attributes,
         "perspective_agreement": agreement,
     }
@@ -255,6 +270,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cap", type=int, default=1500, help="Rows per corpus, split and attribute."
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=PACKAGE_ROOT / ".cache" / "perspective",
+        help="Where the model's scores of the labelled texts are kept between runs.",
+    )
     args = parser.parse_args(argv)
     rows = labelled_rows(args.datasets, args.annotations, cap=args.cap)
     report = []
@@ -262,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
         model = RedFlagModel.load(directory)
         print(f"{model.model_id}: fitting {len(rows)} attributes", flush=True)
         everything = [r for attribute_rows in rows.values() for r in attribute_rows]
-        scored = score_texts(model, everything)
+        scored = score_texts(model, everything, args.cache)
         attributes = calibrate(rows, scored)
         agreement = against_perspective(attributes, rows["TOXICITY"], scored)
         write_map(args.out, model, attributes, agreement)

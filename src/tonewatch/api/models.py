@@ -112,6 +112,9 @@ class Health(BaseModel):
 class PerspectiveInfo(BaseModel):
     attributes: list[str] = Field(description="Attributes /v1alpha1/comments:analyze accepts.")
     calibrated: bool = Field(description="Whether a fitted map exists for the loaded model.")
+    stale: bool = Field(
+        False, description="The map was fitted on an earlier training run of this model."
+    )
     map_file: str | None = None
 
 

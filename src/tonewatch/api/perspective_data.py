@@ -4,10 +4,11 @@ Only rows no shipped model was trained on are used. tonewatch trains on the ``tr
 each public corpus and on the ``train``/``dev`` splits of the project's annotations
 (``tonewatch.train.trainer``), so here:
 
-- corpora tonewatch trains on: their ``dev`` split fits the map, their ``test`` split checks it;
+- corpora tonewatch trains on: their ``dev`` split fits the map, their ``test`` split checks it
+  (ConvAbuse: its official ``valid`` and ``test`` files);
 - corpora it never sees (GermEval 2025/26, MLMA English): 70 % fits, 30 % checks (hash split);
-- the project's annotations: the ``test`` split only, as a support-domain check (it has too
-  few positives to fit on).
+- the project's annotations: their ``test`` split only, halved by conversation into fit and
+  check: few rows, but the support domain the maps are for.
 
 Each row keeps the corpus it came from, so the fit can weight corpora equally and the report
 can show the fit quality per corpus. Sources and label mappings per attribute are in
@@ -49,6 +50,10 @@ def _part_of_trained(corpus: str, idx: int, split: str | None = None) -> str | N
 
 def _part_of_unseen(key: str) -> str:
     return "eval" if conversation_split(key, dev=0.0, test=0.3) == "test" else "fit"
+
+
+def _part_of_unseen_half(key: str) -> str:
+    return "eval" if conversation_split(key, dev=0.0, test=0.5) == "test" else "fit"
 
 
 # -- raw readers, each yielding (idx, part, text, fine label, extras) ---------------------
@@ -98,6 +103,34 @@ def spanish(root: Path) -> Iterator[tuple[str, str, str, str, dict[str, float]]]
                 yield f"spanish_toxicity-{n - 1}", part, r["text"], label, extras
 
 
+def convabuse(root: Path) -> Iterator[tuple[str, str, str, str, dict[str, float]]]:
+    """Fine label: comma-joined majority tags ``abusive``, ``severe`` (severity -2/-3),
+    ``identity`` (ableist, homophobic, racist, sexist or transphobic)."""
+    identity = ("ableist", "homophobic", "racist", "sexist", "transphobic")
+    for name, part in (("valid", "fit"), ("test", "eval")):  # "train" trained the model
+        for i, r in enumerate(_csv(root / "convabuse" / f"ConvAbuseEMNLP{name}.csv")):
+            votes = [
+                k for k in r if k.startswith("Annotator") and "_is_abuse." in k and r[k] == "1"
+            ]
+            levels = [int(k.rsplit(".", 1)[1]) for k in votes]
+            annotators = {k.split("_")[0] for k in votes}
+
+            def majority(count: int, total: int) -> bool:
+                return total > 0 and 2 * count > total
+
+            tags = []
+            if majority(sum(level < 0 for level in levels), len(levels)):
+                tags.append("abusive")
+            if majority(sum(level <= -2 for level in levels), len(levels)):
+                tags.append("severe")
+            if any(
+                majority(sum(r.get(f"{a}_{kind}") == "1" for a in annotators), len(annotators))
+                for kind in identity
+            ):
+                tags.append("identity")
+            yield f"convabuse-{name}-{i}", part, r["user"], ",".join(tags), {}
+
+
 def korean_curse(root: Path) -> Iterator[tuple[str, str, str, str, dict[str, float]]]:
     n = 0
     for line in (root / "korean-curse-detection" / "dataset.txt").read_text("utf-8").splitlines():
@@ -137,8 +170,9 @@ def mlma_en(root: Path) -> Iterator[tuple[str, str, str, str, dict[str, float]]]
 def project(annotations: Path) -> Iterator[tuple[str, str, str, str, dict[str, float]]]:
     for path in sorted(annotations.glob("*.jsonl")):
         for t in read_annotations(path):
-            if t.split == "test":  # too few positives to fit on: support-domain check only
-                yield t.id, "eval", t.text, ",".join(sorted(t.labels)), {"lang": t.lang}
+            if t.split == "test":
+                part = _part_of_unseen_half(f"project-{t.conversation}")
+                yield t.id, part, t.text, ",".join(sorted(t.labels)), {"lang": t.lang}
 
 
 Reader = Callable[[Path], Iterator[tuple[str, str, str, str, dict[str, float]]]]
@@ -147,6 +181,7 @@ READERS: dict[str, tuple[Reader, str]] = {
     "germeval2018": (germeval2018, "de"),
     "spanish_toxicity": (spanish, "es"),
     "korean_curse": (korean_curse, "ko"),
+    "convabuse": (convabuse, "en"),
     "germeval2025_violence": (germeval2025_violence, "de"),
     "germeval2025_defamation": (germeval2025_defamation, "de"),
     "mlma_en": (mlma_en, "en"),
@@ -158,23 +193,26 @@ def _has(label: str) -> Callable[[str], int | None]:
     return lambda fine: int(label in fine.split(","))
 
 
+_VIOLENCE = {"prospensity": 1, "call2violence": 1, "nothing": 0}  # other kinds left out
+
 # attribute -> corpus -> fine label -> 1 / 0 / None (row left out)
 SOURCES: dict[str, dict[str, Callable[[str], int | None]]] = {
     "TOXICITY": {
         "spanish_toxicity": lambda f: int(f == "toxic"),
         "davidson": lambda f: int(f != "neither"),
         "germeval2018": lambda f: int(f != "OTHER"),
+        "convabuse": _has("abusive"),
     },
     "SEVERE_TOXICITY": {
         "davidson": lambda f: int(f == "hate"),
         "germeval2018": lambda f: int(f == "ABUSE"),
-        "germeval2025_violence": lambda f: {"prospensity": 1, "call2violence": 1, "nothing": 0}.get(
-            f
-        ),
+        "germeval2025_violence": _VIOLENCE.get,
+        "convabuse": _has("severe"),
     },
     "INSULT": {
         "germeval2018": lambda f: int(f in {"INSULT", "ABUSE"}),
         "germeval2025_defamation": lambda f: int(f == "TRUE"),
+        "convabuse": _has("abusive"),
         "project": _has("personal_attack"),
     },
     "PROFANITY": {
@@ -184,15 +222,14 @@ SOURCES: dict[str, dict[str, Callable[[str], int | None]]] = {
         "project": _has("profanity"),
     },
     "THREAT": {
-        "germeval2025_violence": lambda f: {"prospensity": 1, "call2violence": 1, "nothing": 0}.get(
-            f
-        ),
+        "germeval2025_violence": _VIOLENCE.get,
         "project": _has("threat"),
     },
     "IDENTITY_ATTACK": {
         "davidson": lambda f: int(f == "hate"),
         "germeval2018": lambda f: int(f == "ABUSE"),
         "mlma_en": lambda f: int(f == "identity_hate"),
+        "convabuse": _has("identity"),
     },
 }
 

@@ -71,10 +71,15 @@ class PerspectiveMap:
     model_id: str
     attributes: dict[str, AttributeMap]
     path: str
+    stale: bool = False  # fitted on another training run of a model with the same id
 
     @classmethod
-    def load(cls, path: str | Path, model_id: str) -> PerspectiveMap | None:
-        """The maps fitted for ``model_id``; None when the file or the model's entry is missing."""
+    def load(
+        cls, path: str | Path, model_id: str, trained_at: str | None = None
+    ) -> PerspectiveMap | None:
+        """The maps fitted for ``model_id``; None when the file or the model's entry is missing.
+        ``stale`` when the entry was fitted on a model trained at another time than
+        ``trained_at`` (retrained without re-running the calibration)."""
         path = Path(path)
         if not path.is_file():
             return None
@@ -94,7 +99,9 @@ class PerspectiveMap:
         unknown = set(attributes) - set(PERSPECTIVE_ATTRIBUTES)
         if unknown:
             raise ModelError(f"{path}: unknown attributes {sorted(unknown)} for {model_id}")
-        return cls(model_id, attributes, str(path))
+        fitted_on = entry.get("model_trained_at")
+        stale = bool(trained_at and fitted_on and fitted_on != trained_at)
+        return cls(model_id, attributes, str(path), stale)
 
 
 def attribute_scores(

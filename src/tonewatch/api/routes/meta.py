@@ -50,6 +50,7 @@ async def model(state: State, caller: AuthCaller) -> ModelInfo:
         perspective=PerspectiveInfo(
             attributes=attributes + sorted(TW_ATTRIBUTES),
             calibrated=mapping is not None,
+            stale=bool(mapping and mapping.stale),
             map_file=mapping.path if mapping else None,
         ),
     )
