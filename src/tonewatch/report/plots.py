@@ -3,18 +3,19 @@
 Drawn with matplotlib's object API (no pyplot state, no GUI backend) as SVG text to inline in
 the page: no image files, no server, no network. One figure is reused for every client
 (building axes and ticks dominates the cost of a small plot); text stays text
-(``svg.fonttype = "none"``) so the page's own fonts render it. Settings apply through
-``rc_context`` only, leaving the process's matplotlib defaults alone. The plot carries no
+(``svg.fonttype = "none"``) so the page's own fonts render it. The SVG settings apply
+during each savefig only, leaving the process's matplotlib defaults alone. The plot carries no
 message text, only dates and counts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,8 @@ MAX_X_LABELS = 8
 MAX_Y_LABELS = 4
 _SVG_START = re.compile(r"<svg\b")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)  # RDF boilerplate, not needed
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "tonewatch", "font.size": 8}
+_SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "tonewatch"}  # text as text; stable ids
+_FONT_SIZE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +74,47 @@ def _canvas() -> _Canvas:
         [], [], color=TRAFFIC_COLOUR, linewidth=1.2, marker="o", markersize=2.5, zorder=3
     )
     x_labels = [
-        axes.text(0, -0.03, "", transform=axes.get_xaxis_transform(), ha="center", va="top")
+        axes.text(
+            0,
+            -0.03,
+            "",
+            transform=axes.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=_FONT_SIZE,
+        )
         for _ in range(MAX_X_LABELS)
     ]
     y_labels = [
-        axes.text(-0.008, 0, "", transform=axes.get_yaxis_transform(), ha="right", va="center")
+        axes.text(
+            -0.008,
+            0,
+            "",
+            transform=axes.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=_FONT_SIZE,
+        )
         for _ in range(MAX_Y_LABELS + 1)
     ]
     return _Canvas(figure, axes, bars, traffic, grid, x_labels, y_labels)
 
 
 Series = tuple[tuple[Any, ...], ...]  # per week: (monday, client turns, *flagged per family)
+
+
+@contextlib.contextmanager
+def _svg_settings() -> Iterator[None]:
+    """The SVG settings for one savefig, then the process's own back (``rc_context`` would
+    copy and re-validate every rcParam on each plot: a quarter of a small plot's cost)."""
+    from matplotlib import rcParams
+
+    saved = {key: rcParams[key] for key in _SVG_RC}
+    rcParams.update(_SVG_RC)
+    try:
+        yield
+    finally:
+        rcParams.update(saved)
 
 
 def _y_ticks(top: int) -> list[int]:
@@ -139,9 +171,7 @@ def timeline_svg(weeks: Sequence[WeekRow]) -> str:
 @functools.lru_cache(maxsize=1024)
 def _timeline_svg(series: Series) -> str:
     """Memoised on the plotted values: clients with the same weekly counts share a plot."""
-    from matplotlib import rc_context
-
-    with rc_context(_RC):
+    with _svg_settings():
         canvas = _canvas()
         polygons, colours, top = _stacks(series)
         canvas.bars.set_verts(polygons)
