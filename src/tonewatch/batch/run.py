@@ -268,6 +268,8 @@ def _score(
     bar = progress(sum(chunk.units for chunk in todo)) if progress else None
     try:
         with _client(scheduler, workers) if scheduler != SYNCHRONOUS else _nothing() as client:
+            if client is not None:
+                summary.workers = len(client.nthreads())
             outcomes = _synchronous(todo, job) if client is None else _on_dask(client, todo, job)
             for chunk, report, error in outcomes:
                 if bar is not None:
