@@ -10,7 +10,7 @@ from pathlib import Path
 from tonewatch.batch.plan import chunk_digest, plan_inputs
 from tonewatch.config import default_config
 
-from .conftest import write_mbox
+from .conftest import mbox_message, write_mbox
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -123,3 +123,24 @@ def test_chunk_digest_sees_a_changed_group(tmp_path) -> None:
     (tmp_path / "a.jsonl").write_text('{"x": 2}\n')
     assert chunk_digest(chunk) != chunk.digest
     assert chunk_digest(replace(chunk, files=(str(tmp_path / "gone.jsonl"),))) != chunk.digest
+
+
+def test_plan_grown_maildir_keeps_old_runs_and_cuts_only_new_messages(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    for sub in ("cur", "new", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+
+    def deliver(number: int) -> None:  # Maildir names start with the delivery time
+        message = mbox_message(number, f"Message number {number}.").split("\n", 1)[1]
+        (inbox / "new" / f"{1709700000 + number}.M{number}P1.host").write_text(message)
+
+    for number in range(5):
+        deliver(number)
+    before = plan_inputs([inbox], limits(2))
+    assert [c.units for c in before.chunks] == [2, 2, 1]
+    for number in range(5, 8):
+        deliver(number)
+    after = plan_inputs([inbox], limits(2), committed(before))
+    assert [c.key for c in after.chunks[:3]] == [c.key for c in before.chunks]
+    assert [(c.first_item, c.units) for c in after.chunks[3:]] == [(6, 2), (8, 1)]
+    assert not after.stale
