@@ -36,6 +36,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+from tonewatch.config import default_config
+
 ROOT = Path(__file__).resolve().parents[1]
 ENRON = ROOT.parent / "shared" / "datasets" / "aeslc-enron" / "aeslc_enron_emails.jsonl"
 STAFF_TOML = '[ingest]\nstaff_domains = ["support.example"]\n'
@@ -83,13 +85,16 @@ def build_mbox(path: Path, messages: int, seed: int = 13) -> None:
             )
 
 
-def score(archive: Path, outdir: Path, tier: str, workers: int, model: str | None) -> dict:
+def score(
+    archive: Path, outdir: Path, tier: str, workers: int, model: str | None, chunk_turns: int
+) -> dict:
     """Run ``tonewatch score`` in a subprocess; RETURNS its summary.json plus wall seconds."""
     staff = outdir.parent / "staff.toml"
     staff.write_text(STAFF_TOML, encoding="utf-8")
     command = [
         sys.executable, "-c", "from tonewatch.cli import main; main()", "score", str(archive),
         "-o", str(outdir), "--tier", tier, "--workers", str(workers), "--staff", str(staff),
+        "--set", f"batch.chunk_turns={chunk_turns}",
     ]  # fmt: skip
     if model:
         command += ["--model", model]
@@ -112,10 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiers", default="default,fast", help="comma-separated tiers")
     parser.add_argument("--model", help="model directory for the default tier")
     parser.add_argument("--fast-model", help="model directory for the fast tier")
+    parser.add_argument(
+        "--chunk-turns",
+        type=int,
+        default=None,
+        help="messages per chunk (default: [batch] chunk_turns, at most messages / 10 so that "
+        "both workers get several chunks)",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary dir")
     args = parser.parse_args(argv)
     models = {"default": args.model, "fast": args.fast_model}
-    print(f"cores: {len(os.sched_getaffinity(0))}; load average (1/5/15 min) at start: {load()}")
+    chunk_turns = args.chunk_turns or max(
+        1, min(default_config().batch.chunk_turns, args.messages // 10)
+    )
+    print(f"cores: {len(os.sched_getaffinity(0))}; load average (1/5/15 min) at start: {load()}; "
+          f"{chunk_turns} messages per chunk")  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="tonewatch-batch-bench-", dir=args.workdir) as tmp:
         workdir = Path(tmp)
@@ -128,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         for tier in args.tiers.split(","):
             for workers in (1, 2):
                 before = load()
-                run = score(archive, workdir / f"out-{tier}-{workers}", tier, workers, models[tier])
+                out = workdir / f"out-{tier}-{workers}"
+                run = score(archive, out, tier, workers, models[tier], chunk_turns)
                 run["load"] = f"{before} -> {load()}"
                 results[tier, workers] = run
                 print(

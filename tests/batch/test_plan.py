@@ -144,3 +144,11 @@ def test_plan_grown_maildir_keeps_old_runs_and_cuts_only_new_messages(tmp_path) 
     assert [c.key for c in after.chunks[:3]] == [c.key for c in before.chunks]
     assert [(c.first_item, c.units) for c in after.chunks[3:]] == [(6, 2), (8, 1)]
     assert not after.stale
+
+
+def test_plan_an_input_named_twice_is_planned_once(tmp_path) -> None:
+    archive = write_mbox(tmp_path / "a.mbox", 0, 10)
+    (tmp_path / "note.jsonl").write_text('{"conversation_id": "c", "author": "x", "text": "hi"}\n')
+    once = plan_inputs([tmp_path], limits(4))
+    twice = plan_inputs([tmp_path, archive, tmp_path / "note.jsonl", tmp_path], limits(4))
+    assert [c.key for c in twice.chunks] == [c.key for c in once.chunks]

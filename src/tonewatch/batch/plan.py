@@ -355,11 +355,15 @@ def plan_inputs(
     chunks: list[Chunk] = []
     missing: list[QuarantineRecord] = []
     loose: list[tuple[str, int]] = []
+    seen: set[str] = set()
     for found in discover(roots):
         if isinstance(found, QuarantineRecord):
             missing.append(found)
             continue
         path = str(found)
+        if path in seen:
+            continue  # named twice (a folder and a file in it): read once
+        seen.add(path)
         if is_maildir(found):
             chunks += _maildir_chunks(path, limits, maildir_prev.get(path, {}))
             continue
