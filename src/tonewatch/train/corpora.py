@@ -14,6 +14,7 @@ Splits never move: a shipped model's public test figures rely on the same rows s
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -86,9 +87,22 @@ def load_corpus(
             f"corpus {name!r} is for evaluation only ({info['licence']}; {info['mapping']}); "
             "remove it from [public] corpora of the training config"
         )
+    turns = _load_cached(name, folder, _signature(folder))
+    return list(turns if purpose == "eval" else (t for t in turns if "eval_only" not in t.meta))
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir()))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(
+    name: str, folder: Path, signature: tuple[tuple[str, int, int], ...]
+) -> tuple[GoldTurn, ...]:
+    """Parsed once per process while the folder's files are unchanged (GoldTurns are frozen):
+    a transfer study trains a dozen models on the same corpora."""
     raw, gold = _CORPORA[name]
-    turns = [t for t in gold(raw(folder), folder) if t.text]
-    return turns if purpose == "eval" else [t for t in turns if "eval_only" not in t.meta]
+    return tuple(t for t in gold(raw(folder), folder) if t.text)
 
 
 def _train_loader(name: str) -> Callable[[Path], list[GoldTurn]]:

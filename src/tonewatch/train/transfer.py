@@ -1,0 +1,252 @@
+"""Cross-lingual transfer: train without one language's annotations, evaluate on that language.
+
+For each held-out language L, a model is trained from the same config with every annotated turn
+in L removed (public corpora stay: they teach only personal_attack/profanity and none is in
+Georgian) and scored on L's turns. The reference is the same config trained on everything,
+scored on L's test split. For one language (Georgian by default: no public corpus at all) two
+experiments ask what closes the gap: a learning curve adding k annotated L turns back (from the
+train split, whole conversations, seeded) and the held-out model without L's lexicon.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import random
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from tonewatch.classify.pipeline import Classifier
+from tonewatch.train.evaluate import evaluate_turns
+from tonewatch.train.gold import GoldTurn, read_annotations
+from tonewatch.train.trainer import TrainConfig, read_train_config, train
+
+SUMMARY_KEYS = ("turns", "macro_f1", "false_flag_rate", "tone_accuracy", "ece", "evidence_char_f1")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One training run of the study: which annotated turns of ``lang`` stay in training."""
+
+    name: str
+    lang: str | None = None  # the held-out language; None = train on everything
+    keep_turns: int = 0  # annotated train-split turns of ``lang`` added back
+    drop_lexicon: bool = False
+
+
+def _records(files: Sequence[Path]) -> dict[Path, list[tuple[str, GoldTurn]]]:
+    """Each annotation file's raw lines beside their parsed turns (written back unchanged)."""
+    out = {}
+    for path in files:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out[path] = list(zip(lines, read_annotations(path), strict=True))
+    return out
+
+
+def _kept_conversations(
+    records: dict[Path, list[tuple[str, GoldTurn]]], lang: str, k: int, seed: int
+) -> set[str]:
+    """Whole train-split conversations of ``lang``, seeded order, until about ``k`` turns."""
+    sizes: dict[str, int] = {}
+    for rows in records.values():
+        for _, t in rows:
+            if t.lang == lang and t.split == "train":
+                sizes[t.conversation] = sizes.get(t.conversation, 0) + 1
+    order = sorted(sizes)
+    random.Random(seed).shuffle(order)
+    kept, total = set(), 0
+    for conversation in order:
+        if total >= k:
+            break
+        kept.add(conversation)
+        total += sizes[conversation]
+    return kept
+
+
+def _write_annotations(
+    records: dict[Path, list[tuple[str, GoldTurn]]], setting: Setting, seed: int, out: Path
+) -> int:
+    keep = (
+        _kept_conversations(records, setting.lang, setting.keep_turns, seed)
+        if setting.lang and setting.keep_turns
+        else set()
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for path, rows in records.items():
+        lines = [line for line, t in rows if t.lang != setting.lang or t.conversation in keep]
+        # Same file names: corpus names ("tonewatch-<stem>") and the pool order stay as they were.
+        (out / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written += len(lines)
+    return written
+
+
+def _config_for(
+    config: TrainConfig, setting: Setting, annotations: Path, base: Path, work: Path
+) -> TrainConfig:
+    lexicons = base / config.lexicons
+    if setting.drop_lexicon and setting.lang:
+        lexicons = work / "lexicons"
+        shutil.copytree(base / config.lexicons, lexicons, dirs_exist_ok=True)
+        for path in lexicons.glob(f"{setting.lang}.*"):
+            path.unlink()
+    return config.model_copy(
+        update={
+            "name": f"{config.name}-{setting.name}",
+            "annotations": [str(annotations / "*.jsonl")],
+            "lexicons": str(lexicons),
+        }
+    )
+
+
+def _summary(report: dict[str, Any], lang: str) -> dict[str, Any]:
+    entry = report["per_language"].get(lang)
+    if entry is None:
+        return {"turns": 0}
+    summary = {key: entry.get(key) for key in SUMMARY_KEYS}
+    summary["f1_per_label"] = {
+        label: stats["f1"] for label, stats in entry["labels"].items() if stats["support"]
+    }
+    return summary
+
+
+def run_transfer(
+    config_path: str | Path,
+    output: str | Path,
+    *,
+    langs: Sequence[str] | None = None,
+    base: str | Path = ".",
+    cache_dir: str | Path = ".cache/embeddings",
+    curve_lang: str | None = "ka",
+    curve: Sequence[int] = (25, 50, 100),
+    lexicon_ablation: bool = True,
+    keep_models: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the study; write ``transfer.json`` and ``transfer.md`` into ``output``."""
+    base, output = Path(base), Path(output)
+    config, _ = read_train_config(config_path)
+    files = [
+        Path(p)
+        for pattern in config.annotations
+        for p in sorted(glob.glob(pattern if Path(pattern).is_absolute() else str(base / pattern)))
+    ]
+    records = _records(files)
+    all_turns = [t for rows in records.values() for _, t in rows]
+    langs = sorted(langs or {t.lang for t in all_turns})
+    settings = [Setting("all")] + [Setting(f"without-{lang}", lang) for lang in langs]
+    if curve_lang:
+        settings += [
+            Setting(f"without-{curve_lang}-plus-{k}", curve_lang, keep_turns=k) for k in curve
+        ]
+        if lexicon_ablation:
+            settings.append(
+                Setting(f"without-{curve_lang}-no-lexicon", curve_lang, drop_lexicon=True)
+            )
+    runs: dict[str, dict[str, Any]] = {}
+    for setting in settings:
+        work = output / "runs" / setting.name
+        annotations = work / "annotations"
+        written = _write_annotations(records, setting, config.seed, annotations)
+        run_config = _config_for(config, setting, annotations, base, work)
+        log(f"[{setting.name}] training on {written} annotated turns")
+        model = train(
+            run_config,
+            tomli_w.dumps(run_config.model_dump()),
+            work / "model",
+            base=base,
+            cache_dir=Path(cache_dir) if Path(cache_dir).is_absolute() else base / cache_dir,
+            log=lambda line: None,
+        )
+        classifier = Classifier(model)
+        run: dict[str, Any] = {"setting": setting.__dict__, "annotated_turns": written}
+        targets = langs if setting.lang is None else [setting.lang]
+        test = [t for t in all_turns if t.lang in targets and t.split == "test"]
+        report = evaluate_turns(classifier, test)
+        run["test"] = {lang: _summary(report, lang) for lang in targets}
+        if setting.lang and not setting.keep_turns and not setting.drop_lexicon:
+            # Nothing of the language was seen: every turn of it is a test turn.
+            every = [t for t in all_turns if t.lang == setting.lang]
+            run["all_turns"] = _summary(evaluate_turns(classifier, every), setting.lang)
+        runs[setting.name] = run
+        log(
+            f"[{setting.name}] "
+            + json.dumps({k: v.get("macro_f1") for k, v in run["test"].items()})
+        )
+        if not keep_models:
+            shutil.rmtree(work / "model")
+    study = {
+        "config": str(config_path),
+        "tier": config.tier,
+        "encoder": config.encoder or None,
+        "languages": langs,
+        "runs": runs,
+        "table": _table(runs, langs),
+    }
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "transfer.json").write_text(json.dumps(study, indent=2), encoding="utf-8")
+    (output / "transfer.md").write_text(markdown_table(study), encoding="utf-8")
+    return study
+
+
+def _table(runs: dict[str, dict[str, Any]], langs: Sequence[str]) -> list[dict[str, Any]]:
+    """Per held-out language: the full model and the held-out model on the same test turns."""
+    rows = []
+    for lang in langs:
+        full = runs["all"]["test"].get(lang, {})
+        held = runs.get(f"without-{lang}", {})
+        rows.append(
+            {
+                "lang": lang,
+                "test_turns": full.get("turns"),
+                "full_macro_f1": full.get("macro_f1"),
+                "heldout_macro_f1": held.get("test", {}).get(lang, {}).get("macro_f1"),
+                "heldout_macro_f1_all_turns": held.get("all_turns", {}).get("macro_f1"),
+                "full_false_flags": full.get("false_flag_rate"),
+                "heldout_false_flags": held.get("test", {}).get(lang, {}).get("false_flag_rate"),
+            }
+        )
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def markdown_table(study: dict[str, Any]) -> str:
+    lines = [
+        f"Tier: {study['tier']} ({study['encoder'] or 'no encoder'}); config {study['config']}.",
+        "",
+        "| held-out language | test turns | macro-F1, all languages trained | macro-F1, language "
+        "held out | gap | held out, all its turns | false flags (full → held out) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in study["table"]:
+        full, held = row["full_macro_f1"], row["heldout_macro_f1"]
+        gap = None if full is None or held is None else held - full
+        lines.append(
+            f"| {row['lang']} | {row['test_turns']} | {_fmt(full)} | {_fmt(held)} "
+            f"| {_fmt(gap)} | {_fmt(row['heldout_macro_f1_all_turns'])} "
+            f"| {_fmt(row['full_false_flags'])} → {_fmt(row['heldout_false_flags'])} |"
+        )
+    extra = [name for name in study["runs"] if "-plus-" in name or "no-lexicon" in name]
+    if extra:
+        lines += [
+            "",
+            "| setting | annotated turns | test macro-F1 | false flags |",
+            "|---|---|---|---|",
+        ]
+        for name in extra:
+            run = study["runs"][name]
+            lang = run["setting"]["lang"]
+            entry = run["test"][lang]
+            lines.append(
+                f"| {name} | {run['annotated_turns']} | {_fmt(entry.get('macro_f1'))} "
+                f"| {_fmt(entry.get('false_flag_rate'))} |"
+            )
+    return "\n".join(lines) + "\n"
