@@ -32,7 +32,7 @@ def _root(
 
 
 # Each command module adds itself to ``app`` on import.
-from tonewatch.cli import api, classify, evaluate, ingest, report, score, serve, train  # noqa: E402,F401
+from tonewatch.cli import api, classify, evaluate, ingest, report, research, score, serve, train  # noqa: E402,F401
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tonewatch.train.corpora import CORPUS_INFO
 from tonewatch.train.evaluate import markdown_table
+from tonewatch.train.public_eval import markdown_table as public_markdown
 
 
 def render_model_card(model_dir: str | Path) -> str:
@@ -23,6 +24,8 @@ def render_model_card(model_dir: str | Path) -> str:
         keep_trailing_newline=True,
     )
     png = model_dir / "reliability.png"
+    public = _read_json(model_dir / "public-eval.json")
+    transfer = model_dir / "transfer.md"
     return env.get_template("model_card.md.j2").render(
         meta=meta,
         evaluation=evaluation,
@@ -30,7 +33,20 @@ def render_model_card(model_dir: str | Path) -> str:
         reliability_png=png.name if png.is_file() else None,
         licences={name: info["licence"] for name, info in CORPUS_INFO.items()},
         mappings={name: info["mapping"] for name, info in CORPUS_INFO.items()},
+        public_eval_table=public_markdown(public) if public else "",
+        real_traffic=[
+            (name, example)
+            for name in ("twitter_care", "aeslc_enron")
+            for example in (public or {}).get(name, {}).get("examples", [])[:3]
+        ],
+        transfer_table=transfer.read_text(encoding="utf-8") if transfer.is_file() else "",
+        errors=_read_json(model_dir / "errors.json"),
     )
+
+
+def _read_json(path: Path) -> dict | None:
+    """Optional evaluation files: present once `tonewatch evaluate` (or `transfer`) ran."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def write_model_card(model_dir: str | Path) -> Path:
