@@ -71,6 +71,7 @@ class BatchSummary:
     total_flagged: int = 0
     total_quarantined: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # workers' CPU time on this run's chunks
     driver_rss_mb: float = 0.0
     worker_rss_mb: dict[str, float] = field(default_factory=dict)  # peak per worker process
 
@@ -284,6 +285,7 @@ def _score(
                 summary.turns += report.turns
                 summary.flagged += report.flagged
                 summary.quarantined += len(report.quarantine)
+                summary.cpu_seconds += report.cpu_seconds
                 worker = summary.worker_rss_mb
                 worker[report.worker] = max(worker.get(report.worker, 0.0), report.rss_mb)
     finally:

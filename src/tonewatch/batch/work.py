@@ -53,6 +53,7 @@ class ChunkReport:
     flagged: int = 0
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the worker's CPU time on the chunk (contention-proof cost)
     worker: str = ""
     rss_mb: float = 0.0  # the worker process's peak RSS so far
 
@@ -81,7 +82,7 @@ def score_chunk(chunk: Chunk, job: Job) -> ChunkReport:
     """
     from threadpoolctl import threadpool_limits
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         digest = chunk_digest(chunk)
     except OSError as exc:
@@ -112,6 +113,7 @@ def score_chunk(chunk: Chunk, job: Job) -> ChunkReport:
         flagged=sum(row["flagged"] for row in rows),
         quarantine=[record.model_dump(mode="json") for record in quarantined],
         seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu_started,
         worker=f"{socket.gethostname()}:{os.getpid()}",
         rss_mb=peak_rss_mb(),
     )
