@@ -116,7 +116,10 @@ def _check_limits(config: Config) -> None:
 @contextmanager
 def _client(scheduler: str, workers: int) -> Iterator[Any]:
     """A Dask client: of the cluster at ``scheduler``, or of a local cluster of ``workers``
-    single-threaded processes (one code path for both)."""
+    single-threaded processes (one code path for both); None for "synchronous"."""
+    if scheduler == SYNCHRONOUS:
+        yield None
+        return
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -268,7 +271,7 @@ def _score(
 ) -> None:
     bar = progress(sum(chunk.units for chunk in todo)) if progress else None
     try:
-        with _client(scheduler, workers) if scheduler != SYNCHRONOUS else _nothing() as client:
+        with _client(scheduler, workers) as client:
             if client is not None:
                 summary.workers = len(client.nthreads())
             outcomes = _synchronous(todo, job) if client is None else _on_dask(client, todo, job)
@@ -291,11 +294,6 @@ def _score(
     finally:
         if bar is not None:
             bar.close()
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
 
 
 def _says(error: BaseException | None) -> str:
