@@ -175,8 +175,14 @@ def mbox_starts(path: str | Path) -> tuple[array[int], int]:
         if size == 0:
             return starts, 0
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            starts.extend(match.start() for match in _FROM_LINE.finditer(data))
+            starts.extend(from_lines(data, 0, size))
     return starts, size
+
+
+def from_lines(data: Any, start: int, end: int) -> Iterator[int]:
+    """Offsets of the lines of ``data[start:end]`` that begin with "From " (``start`` must be
+    at the beginning of a line)."""
+    return (match.start() for match in _FROM_LINE.finditer(data, start, end))
 
 
 def _mbox_chunks(

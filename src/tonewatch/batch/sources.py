@@ -11,13 +11,12 @@ reply without References or In-Reply-To, threaded by subject, joins its thread w
 from __future__ import annotations
 
 import mmap
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tonewatch.batch.plan import Chunk, locate_message, maildir_key
+from tonewatch.batch.plan import Chunk, from_lines, locate_message, maildir_key
 from tonewatch.config import IngestConfig
 from tonewatch.ingest.base import ReadItem
 from tonewatch.ingest.email import MaildirReader, MboxReader
@@ -25,8 +24,6 @@ from tonewatch.ingest.email_message import EMPTY, UNREADABLE, parse_message
 from tonewatch.ingest.pipeline import IngestRun
 from tonewatch.ingest.threads import ThreadIndex
 from tonewatch.schema import Conversation, Location, QuarantineRecord
-
-_FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
 
 
 class _Part:
@@ -61,7 +58,7 @@ class _MboxRange:
     def __init__(self, handle: Any, start: int, end: int) -> None:
         self._handle = handle
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            starts = [m.start() for m in _FROM_LINE.finditer(data, start, end)]
+            starts = list(from_lines(data, start, end))
             bounds = [*starts[1:], end]
             self.spans = []
             for begin, stop in zip(starts, bounds, strict=True):
