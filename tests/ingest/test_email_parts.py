@@ -137,3 +137,36 @@ def test_email_parts_thread_index_stays_bounded() -> None:
     recent, _ = index.assign("new@x", ("998@x",), None, "Re: subject 998", ["a@x"], "new")
     again, how = index.assign("999b@x", ("998@x",), None, None, ["a@x"], "b")
     assert recent == again and how == "references"
+
+
+_BLOCKS = [
+    b"From: Jan <jan@example.pl>\nTo: help@shop.example\nSubject: Zwrot\n",
+    b"From: a@b.example\r\nSubject: folded\r\n  over two lines\r\nDate: Tue, 1 May 2001 09:00:00 -0500\r\n",
+    b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\nX-Empty:\nX-Spaces:   \n\tcontinued\nTo: x@y.example\n",
+    "Subject: Zażółć w 8 bitach\nFrom: ktoś <k@x.pl>\n".encode(),
+]
+_REFUSED = [
+    b" Subject: a continuation first\nFrom: a@b.example\n",
+    b"From a@b Mon Jan  1 08:00:00 2001\nSubject: envelope line\n",
+    b"Subject: bare CR\rFrom: a@b.example\n",
+    b"Subject: ok\nnot a header line\n",
+    b": no name\nSubject: x\n",
+]
+
+
+@pytest.mark.parametrize("block", _BLOCKS)
+def test_email_parts_header_block_reads_as_the_feed_parser_reads_it(block: bytes) -> None:
+    from tonewatch.ingest.email_message import _PARSER, _headers
+
+    expected = _PARSER.parsebytes(block, headersonly=True)
+    got = _headers(block)
+    assert got is not None
+    assert list(got.raw_items()) == list(expected.raw_items()) and not expected.defects
+    assert [str(v) for _, v in got.items()] == [str(v) for _, v in expected.items()]
+
+
+@pytest.mark.parametrize("block", _REFUSED)
+def test_email_parts_header_block_with_defects_is_left_to_the_feed_parser(block: bytes) -> None:
+    from tonewatch.ingest.email_message import _headers
+
+    assert _headers(block) is None

@@ -219,13 +219,47 @@ def parse_message(
 def _parse_bytes(data: bytes) -> EmailMessage:
     """``BytesParser(policy=...).parsebytes(data)``, made cheaper for a message that is not
     multipart: the parser then takes the body as one opaque payload anyway, but only after
-    splitting it into lines in Python; here only the header block goes through the parser."""
+    splitting it into lines in Python; here it is set as one string, and a well-formed header
+    block is read by ``_headers`` instead of the feed parser."""
     crlf, lf = data.find(b"\n\r\n"), data.find(b"\n\n")
     end, gap = (crlf, 3) if crlf >= 0 and (lf < 0 or crlf < lf) else (lf, 2)
     if end <= 0 or data[:1] in b"\r\n" or _COMPOSITE.search(data, 0, end) is not None:
         return cast(EmailMessage, _PARSER.parsebytes(data))
-    msg = cast(EmailMessage, _PARSER.parsebytes(data[: end + 1], headersonly=True))
+    msg = _headers(data[: end + 1])
+    if msg is None:
+        msg = cast(EmailMessage, _PARSER.parsebytes(data[: end + 1], headersonly=True))
     msg.set_payload(data[end + gap :].decode("ascii", "surrogateescape"))  # as the parser would
+    return msg
+
+
+# A header line as the feed parser reads one: a name of printable ASCII but ":", then a colon;
+# or a folded continuation.
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
+
+
+def _headers(block: bytes) -> EmailMessage | None:
+    """The message the feed parser makes of a header block, when every line is a field or a
+    continuation (no defect to record): each field goes through the policy's own
+    ``header_source_parse`` as the parser passes it. None when the parser must judge.
+    A fifth of the feed parser's cost, which goes to its line-by-line state machine."""
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return None  # a bare CR ends a line for the parser; rare enough to leave to it
+    msg = EmailMessage(policy=POLICY)
+    field: list[str] = []
+    for raw in block.splitlines(keepends=True):
+        if _HEADER_LINE.match(raw) is None:
+            return None
+        line = raw.decode("ascii", "surrogateescape")
+        if line[0] in " \t":
+            if not field:
+                return None  # a continuation first: a defect for the parser to record
+            field.append(line)
+            continue
+        if field:
+            msg.set_raw(*POLICY.header_source_parse(field))
+        field = [line]
+    if field:
+        msg.set_raw(*POLICY.header_source_parse(field))
     return msg
 
 
