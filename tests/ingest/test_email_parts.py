@@ -141,7 +141,8 @@ def test_email_parts_thread_index_stays_bounded() -> None:
 
 _BLOCKS = [
     b"From: Jan <jan@example.pl>\nTo: help@shop.example\nSubject: Zwrot\n",
-    b"From: a@b.example\r\nSubject: folded\r\n  over two lines\r\nDate: Tue, 1 May 2001 09:00:00 -0500\r\n",
+    b"From: a@b.example\r\nSubject: folded\r\n  over two lines\r\n"
+    b"Date: Tue, 1 May 2001 09:00:00 -0500\r\n",
     b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\nX-Empty:\nX-Spaces:   \n\tcontinued\nTo: x@y.example\n",
     "Subject: Zażółć w 8 bitach\nFrom: ktoś <k@x.pl>\n".encode(),
 ]
