@@ -157,9 +157,9 @@ _REFUSED = [
 
 @pytest.mark.parametrize("block", _BLOCKS)
 def test_email_parts_header_block_reads_as_the_feed_parser_reads_it(block: bytes) -> None:
-    from tonewatch.ingest.email_message import _PARSER, _headers
+    from tonewatch.ingest.email_parse import PARSER, _headers
 
-    expected = _PARSER.parsebytes(block, headersonly=True)
+    expected = PARSER.parsebytes(block, headersonly=True)
     got = _headers(block)
     assert got is not None
     assert list(got.raw_items()) == list(expected.raw_items()) and not expected.defects
@@ -168,6 +168,6 @@ def test_email_parts_header_block_reads_as_the_feed_parser_reads_it(block: bytes
 
 @pytest.mark.parametrize("block", _REFUSED)
 def test_email_parts_header_block_with_defects_is_left_to_the_feed_parser(block: bytes) -> None:
-    from tonewatch.ingest.email_message import _headers
+    from tonewatch.ingest.email_parse import _headers
 
     assert _headers(block) is None

@@ -4,19 +4,20 @@
 
 Each message becomes one ``Conversation`` fragment (channel email, one ``Turn``) whose id is its
 thread id (``threads.ThreadIndex``); a later stage merges fragments sharing an id and assigns
-roles, client keys and languages. Archives are streamed message by message (``mailbox`` keeps
-only offsets), so memory stays flat on any archive size. A message that cannot be read becomes a
-``QuarantineRecord`` (codes I001-I007 in ``email_message``) and the archive goes on. The thread
-index lives on the reader instance: one instance reading many .eml files threads across them.
+roles, client keys and languages. Archives are streamed message by message (``mbox.mbox_spans``
+finds an mbox's messages in one pass; ``mailbox`` keeps only a Maildir's keys), so memory stays
+flat on any archive size. A message that cannot be read becomes a ``QuarantineRecord`` (codes
+I001-I007 in ``email_message``) and the archive goes on. The thread index lives on the reader
+instance: one instance reading many .eml files threads across them.
 """
 
 from __future__ import annotations
 
 import mailbox
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tonewatch.config import IngestConfig
 from tonewatch.ingest.base import SNIFF_BYTES, ReadItem
@@ -26,11 +27,14 @@ from tonewatch.ingest.email_message import (
     TOO_LARGE,
     TRUNCATED,
     UNREADABLE,
+    ParsedMessage,
     parse_message,
+    read_message,
 )
+from tonewatch.ingest.mbox import Span, mbox_spans, read_span
 from tonewatch.ingest.threads import ThreadIndex
 from tonewatch.registry import readers
-from tonewatch.schema import Location, QuarantineRecord
+from tonewatch.schema import Conversation, Location, QuarantineRecord
 
 # Header fields seen at the top of real messages; two of them make a file an email.
 _KNOWN_FIELDS = frozenset(
@@ -85,6 +89,15 @@ def _read_limited(handle: BinaryIO, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
+def _too_large(where: Location, config: IngestConfig) -> QuarantineRecord:
+    return QuarantineRecord(
+        location=where,
+        code=TOO_LARGE,
+        message=f"message is larger than ingest.max_message_bytes "
+        f"({config.max_message_bytes} bytes); raise the limit to read it",
+    )
+
+
 class _EmailReader:
     name = ""
 
@@ -92,12 +105,10 @@ class _EmailReader:
         self.threads = ThreadIndex()
 
     def _too_large(self, where: Location, config: IngestConfig) -> QuarantineRecord:
-        return QuarantineRecord(
-            location=where,
-            code=TOO_LARGE,
-            message=f"message is larger than ingest.max_message_bytes "
-            f"({config.max_message_bytes} bytes); raise the limit to read it",
-        )
+        return _too_large(where, config)
+
+    def _threaded(self, message: ParsedMessage) -> Conversation:
+        return message.fragment(*message.thread(self.threads))
 
 
 @readers.register("tonewatch.eml.v1")
@@ -134,6 +145,66 @@ class EmlReader(_EmailReader):
         yield parse_message(data, str(path), None, config, self.threads, str(path))
 
 
+def check_mbox(path: Path) -> QuarantineRecord | None:
+    """Why ``path`` cannot be read as an mbox archive, or None."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        return _quarantine(path, UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+    if not head.strip():
+        return _quarantine(path, EMPTY, "file is empty: expected an mbox archive")
+    if not _MBOX_FROM.match(head):
+        return _quarantine(
+            path,
+            NOT_EMAIL,
+            f"not an mbox archive: expected a 'From ' line at the start, found {head[:40]!r}",
+        )
+    return None
+
+
+def mbox_messages(
+    path: Path, spans: Iterable[Span], first: int, config: IngestConfig
+) -> Iterator[ParsedMessage | QuarantineRecord]:
+    """The messages of ``spans`` (numbered from ``first``) read, not yet threaded."""
+    name = str(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        yield _quarantine(path, UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+        return
+    with handle:
+        for index, span in enumerate(spans, start=first):
+            try:
+                data = read_span(handle, span, config.max_message_bytes)
+            except OSError as exc:
+                yield _quarantine(path, UNREADABLE, str(exc), item=index)
+                continue
+            yield mbox_message(data, name, index, span.last, config)
+
+
+def mbox_message(
+    data: bytes | None, path: str, index: int, last: bool, config: IngestConfig
+) -> ParsedMessage | QuarantineRecord:
+    """Message ``index`` of mbox ``path``, given as its bytes without the "From " line (None:
+    over ``max_message_bytes``); ``last``: the archive's final message."""
+    where = Location(path=path, item=index)
+    if data is None:
+        return _too_large(where, config)
+    if not data.strip():
+        return QuarantineRecord(location=where, code=EMPTY, message="empty message")
+    if last and not data.endswith(b"\n"):
+        return QuarantineRecord(
+            location=where,
+            code=TRUNCATED,
+            message="message is cut off mid-line at the end of the file "
+            "(truncated archive?); expected a complete message ending with a newline",
+        )
+    if data.startswith(b">From ") or b"\n>From " in data or b"\n>>From " in data:
+        data = _FROM_ESCAPE.sub(rb"\1", data)  # mboxrd: ">From " in a body was "From "
+    return read_message(data, path, index, config, f"{path}#{index}")
+
+
 @readers.register("tonewatch.mbox.v1")
 class MboxReader(_EmailReader):
     """An mbox archive (Thunderbird, Gmail Takeout, mutt): messages behind "From " lines."""
@@ -147,60 +218,31 @@ class MboxReader(_EmailReader):
         return 0.95 if rfc822_confidence(after_envelope) >= 0.4 else 0.5
 
     def read(self, path: Path, config: IngestConfig) -> Iterator[ReadItem]:
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(SNIFF_BYTES)
-        except OSError as exc:
-            yield _quarantine(path, UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+        problem = check_mbox(path)
+        if problem is not None:
+            yield problem
             return
-        if not head.strip():
-            yield _quarantine(path, EMPTY, "file is empty: expected an mbox archive")
-            return
-        if not _MBOX_FROM.match(head):
-            yield _quarantine(
-                path,
-                NOT_EMAIL,
-                f"not an mbox archive: expected a 'From ' line at the start, found {head[:40]!r}",
-            )
-            return
-        box = mailbox.mbox(path, factory=None, create=False)
-        try:
-            count = len(box)  # one pass over the file; keeps only message offsets
-            for index, key in enumerate(box.iterkeys(), start=1):
-                yield self._read_one(box, key, path, index, index == count, config)
-        finally:
-            box.close()
+        for item in mbox_messages(path, mbox_spans(path), 1, config):
+            yield item if isinstance(item, QuarantineRecord) else self._threaded(item)
 
     def _read_one(
         self,
-        box: mailbox.mbox,
-        key: str,
+        box: Any,
+        key: Any,
         path: Path,
         index: int,
         last: bool,
         config: IngestConfig,
     ) -> ReadItem:
-        where = Location(path=str(path), item=index)
+        """Message ``key`` of ``box`` (anything with ``mailbox.mbox``'s ``get_file``)."""
         try:
             with box.get_file(key) as handle:
                 data = _read_limited(handle, config.max_message_bytes)
         except OSError as exc:
+            where = Location(path=str(path), item=index)
             return QuarantineRecord(location=where, code=UNREADABLE, message=str(exc))
-        if data is None:
-            return self._too_large(where, config)
-        if not data.strip():
-            return QuarantineRecord(location=where, code=EMPTY, message="empty message")
-        if last and not data.endswith(b"\n"):
-            return QuarantineRecord(
-                location=where,
-                code=TRUNCATED,
-                message="message is cut off mid-line at the end of the file "
-                "(truncated archive?); expected a complete message ending with a newline",
-            )
-        if data.startswith(b">From ") or b"\n>From " in data or b"\n>>From " in data:
-            data = _FROM_ESCAPE.sub(rb"\1", data)  # mboxrd: ">From " in a body was "From "
-        name = str(path)
-        return parse_message(data, name, index, config, self.threads, f"{name}#{index}")
+        item = mbox_message(data, str(path), index, last, config)
+        return item if isinstance(item, QuarantineRecord) else self._threaded(item)
 
 
 @readers.register("tonewatch.maildir.v1")

@@ -1,14 +1,15 @@
 """One raw message -> one ``Conversation`` fragment with one ``Turn`` (or a quarantine record).
 
-Parsing uses the stdlib ``email`` package with ``email.policy.default``. What was kept off the
-per-message path, measured on Enron mail (a bare ``mailbox`` loop parses one in ~85 µs):
+``read_message`` parses and cleans a message (``email_parse``: the stdlib ``email`` package
+with ``email.policy.default``) into a ``ParsedMessage``: plain data, cheap to pickle, before
+threading; ``parse_message`` also threads it (``ThreadIndex``) and builds the fragment. The
+split lets worker processes parse while the run's one thread index, fed in reading order,
+decides every thread (``parallel``). Kept off the per-message path, measured on Enron mail:
 
-* the policy re-parses Content-Type four times per message while parsing (440 µs a message):
-  MIME headers go through a memoising header factory, the same policy otherwise;
-* its address parser takes ~230 µs per To header: address, date and id headers are read raw
-  and decoded with ``email.utils`` and ``email.header`` (RFC 2047), which read them the same;
-  the common forms ("Name <a@b>", "Tue, 01 May 2001 09:00:00 -0500") take a checked fast path;
-* a body that is not multipart goes to the parser as one payload instead of line by line.
+* the policy's address parser takes ~230 µs per To header: address, date and id headers are
+  read raw and decoded with ``email.utils`` and ``email.header`` (RFC 2047), which read them
+  the same; the common forms ("Name <a@b>", "Tue, 01 May 2001 09:00:00 -0500") take a checked
+  fast path.
 """
 
 from __future__ import annotations
@@ -17,19 +18,24 @@ import functools
 import hashlib
 import re
 from datetime import datetime, timedelta, timezone
-from email.headerregistry import HeaderRegistry
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import Any, cast
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tonewatch.config import IngestConfig
 from tonewatch.ingest.email_body import decode_words, read_body
+from tonewatch.ingest.email_parse import parse_bytes
 from tonewatch.ingest.replies import extract_reply
 from tonewatch.ingest.threads import ThreadIndex
-from tonewatch.schema import Channel, Conversation, Location, Participant, QuarantineRecord, Turn
+from tonewatch.schema import (
+    Attachment,
+    Channel,
+    Conversation,
+    Location,
+    Participant,
+    QuarantineRecord,
+    Turn,
+)
 
 # Quarantine codes of the email readers (I0xx).
 EMPTY = "I001"  # empty file, or a message without a byte of content
@@ -42,36 +48,11 @@ UNREADABLE = "I007"  # the file or message could not be read (permissions, vanis
 
 _CORE_HEADERS = ("from", "date", "subject", "message-id", "to")
 _WANTED = frozenset((*_CORE_HEADERS, "cc", "references", "in-reply-to"))
-_MIME_HEADERS = frozenset(
-    ("content-type", "content-transfer-encoding", "content-disposition", "mime-version")
-)
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _FORWARD_SUBJECT = re.compile(
     r"\s*(?:fwd?|wg|tr|rv|reenv|pd|i|enc|doorst|전달|إعادة توجيه)\s*:", re.I
 )
-_COMPOSITE = re.compile(rb"^content-type:\s*(?:multipart|message)/", re.IGNORECASE | re.MULTILINE)
-
-
-class _MemoHeaders:
-    """``policy.default``'s header factory, remembering the parsed MIME headers (few distinct
-    values, parsed over and over while the MIME tree is built)."""
-
-    def __init__(self) -> None:
-        self._registry = HeaderRegistry()
-        self._memo = functools.lru_cache(maxsize=4096)(self._registry.__call__)
-
-    def __call__(self, name: str, value: str) -> Any:
-        if name.lower() in _MIME_HEADERS:
-            return self._memo(name, value)
-        return self._registry(name, value)
-
-    def __getattr__(self, attr: str) -> Any:  # map_to_type and the rest of the registry
-        return getattr(self._registry, attr)
-
-
-POLICY = default_policy.clone(header_factory=_MemoHeaders())
-_PARSER = BytesParser(policy=POLICY)
 
 
 def stable_id(*parts: str) -> str:
@@ -119,15 +100,18 @@ def _people(value: str) -> tuple[Participant, ...]:
     return tuple(people)
 
 
-def _participants(raw: dict[str, list[str]]) -> tuple[list[Participant], Participant | None]:
-    """From, To and Cc, one participant per address; and the sender (the first From)."""
+def _participants(
+    senders: tuple[str, ...], recipients: tuple[str, ...], copied: tuple[str, ...]
+) -> tuple[list[Participant], Participant | None]:
+    """From, To and Cc (raw header values), one participant per address; and the sender (the
+    first From)."""
     people: dict[str, Participant] = {}
     sender = None
-    for field in ("from", "to", "cc"):
-        for value in raw.get(field, ()):
+    for values in (senders, recipients, copied):
+        for value in values:
             for person in _people(value):
                 people.setdefault(person.addresses[0], person)
-                if sender is None and field == "from":
+                if sender is None and values is senders:
                     sender = person
     return list(people.values()), sender
 
@@ -195,6 +179,64 @@ def _timestamp(value: str | None, config: IngestConfig, notes: list[str]) -> dat
     return stamp
 
 
+class ParsedMessage(NamedTuple):
+    """One message read and cleaned, not yet threaded: plain data, so that a worker process
+    can parse and pickle it cheaply, and the run's thread index decide its thread."""
+
+    path: str
+    item: int | None
+    message_id: str | None
+    fallback_key: str  # names a message without a Message-ID (file and index)
+    references: tuple[str, ...]
+    in_reply_to: str | None
+    subject: str | None
+    senders: tuple[str, ...]  # raw From, To and Cc values (participants are built cached)
+    recipients: tuple[str, ...]
+    copied: tuple[str, ...]
+    speaker: str
+    text: str
+    timestamp: datetime | None
+    attachments: tuple[Attachment, ...]
+    meta: dict[str, Any]
+
+    def participants(self) -> list[Participant]:
+        return _participants(self.senders, self.recipients, self.copied)[0]
+
+    def thread(self, threads: ThreadIndex) -> tuple[str, str]:
+        """The thread id and how it was found (``ThreadIndex.assign``)."""
+        return threads.assign(
+            self.message_id,
+            self.references,
+            self.in_reply_to,
+            self.subject,
+            [a for p in self.participants() for a in p.addresses],
+            fallback=self.fallback_key,
+        )
+
+    def fragment(self, thread: str, how: str) -> Conversation:
+        """The one-turn Conversation fragment of the message, in thread ``thread``."""
+        where = Location(path=self.path, item=self.item, message_id=self.message_id)
+        turn = Turn(
+            id="m-" + stable_id(self.message_id or self.fallback_key),
+            speaker=self.speaker,
+            text=self.text,
+            timestamp=self.timestamp,
+            source=where,
+            attachments=self.attachments,
+            meta=self.meta,
+        )
+        return Conversation(
+            id=thread,
+            channel=Channel.email,
+            client_key="",
+            participants=tuple(self.participants()),
+            turns=(turn,),
+            source=where,
+            subject=self.subject,
+            meta={"thread_by": how},
+        )
+
+
 def parse_message(
     data: bytes,
     path: str,
@@ -203,10 +245,20 @@ def parse_message(
     threads: ThreadIndex,
     fallback_key: str,
 ) -> Conversation | QuarantineRecord:
-    """Parse one message found at ``path`` (message ``item`` of an archive); ``fallback_key``
-    names it when it has no Message-ID (file and index)."""
+    """Parse one message found at ``path`` (message ``item`` of an archive) and thread it;
+    ``fallback_key`` names it when it has no Message-ID (file and index)."""
+    parsed = read_message(data, path, item, config, fallback_key)
+    if isinstance(parsed, QuarantineRecord):
+        return parsed
+    return parsed.fragment(*parsed.thread(threads))
+
+
+def read_message(
+    data: bytes, path: str, item: int | None, config: IngestConfig, fallback_key: str
+) -> ParsedMessage | QuarantineRecord:
+    """``parse_message`` without the threading."""
     try:
-        return _parse(data, path, item, config, threads, fallback_key)
+        return _parse(data, path, item, config, fallback_key)
     except Exception as exc:  # the stdlib parser still raises on some malformed input
         return QuarantineRecord(
             location=Location(path=path, item=item),
@@ -216,62 +268,10 @@ def parse_message(
         )
 
 
-def _parse_bytes(data: bytes) -> EmailMessage:
-    """``BytesParser(policy=...).parsebytes(data)``, made cheaper for a message that is not
-    multipart: the parser then takes the body as one opaque payload anyway, but only after
-    splitting it into lines in Python; here it is set as one string, and a well-formed header
-    block is read by ``_headers`` instead of the feed parser."""
-    crlf, lf = data.find(b"\n\r\n"), data.find(b"\n\n")
-    end, gap = (crlf, 3) if crlf >= 0 and (lf < 0 or crlf < lf) else (lf, 2)
-    if end <= 0 or data[:1] in b"\r\n" or _COMPOSITE.search(data, 0, end) is not None:
-        return cast(EmailMessage, _PARSER.parsebytes(data))
-    msg = _headers(data[: end + 1])
-    if msg is None:
-        msg = cast(EmailMessage, _PARSER.parsebytes(data[: end + 1], headersonly=True))
-    msg.set_payload(data[end + gap :].decode("ascii", "surrogateescape"))  # as the parser would
-    return msg
-
-
-# A header line as the feed parser reads one: a name of printable ASCII but ":", then a colon;
-# or a folded continuation.
-_HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
-
-
-def _headers(block: bytes) -> EmailMessage | None:
-    """The message the feed parser makes of a header block, when every line is a field or a
-    continuation (no defect to record): each field goes through the policy's own
-    ``header_source_parse`` as the parser passes it. None when the parser must judge.
-    A fifth of the feed parser's cost, which goes to its line-by-line state machine."""
-    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
-        return None  # a bare CR ends a line for the parser; rare enough to leave to it
-    msg = EmailMessage(policy=POLICY)
-    field: list[str] = []
-    for raw in block.splitlines(keepends=True):
-        if _HEADER_LINE.match(raw) is None:
-            return None
-        line = raw.decode("ascii", "surrogateescape")
-        if line[0] in " \t":
-            if not field:
-                return None  # a continuation first: a defect for the parser to record
-            field.append(line)
-            continue
-        if field:
-            msg.set_raw(*POLICY.header_source_parse(field))
-        field = [line]
-    if field:
-        msg.set_raw(*POLICY.header_source_parse(field))
-    return msg
-
-
 def _parse(
-    data: bytes,
-    path: str,
-    item: int | None,
-    config: IngestConfig,
-    threads: ThreadIndex,
-    fallback_key: str,
-) -> Conversation | QuarantineRecord:
-    msg = _parse_bytes(data)
+    data: bytes, path: str, item: int | None, config: IngestConfig, fallback_key: str
+) -> ParsedMessage | QuarantineRecord:
+    msg = parse_bytes(data)
     raw: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
         key = name.lower()
@@ -280,34 +280,29 @@ def _parse(
     first = {key: values[0] for key, values in raw.items()}
     ids = _MSGID.findall(first.get("message-id", ""))
     message_id = ids[0] if ids else (first.get("message-id", "").strip() or None)
-    where = Location(path=path, item=item, message_id=message_id)
     if not any(key in raw for key in _CORE_HEADERS):
         start = data.lstrip()[:40]
         return QuarantineRecord(
-            location=where,
+            location=Location(path=path, item=item, message_id=message_id),
             code=CORRUPT,
             message=f"no email header (From, Date, Subject, Message-ID, To) found; "
             f"expected an RFC 822 message, found content starting {start!r}",
         )
     body = read_body(msg, config.max_attachment_bytes, len(data))
     if body.undecodable:
-        return QuarantineRecord(location=where, code=UNDECODABLE, message=body.undecodable)
+        return QuarantineRecord(
+            location=Location(path=path, item=item, message_id=message_id),
+            code=UNDECODABLE,
+            message=body.undecodable,
+        )
     notes = body.notes
     notes.extend(f"MIME defect: {type(d).__name__}" for d in msg.defects)
     subject = header_text(first["subject"]) if "subject" in first else None
     references = tuple(_MSGID.findall(" ".join(raw.get("references", ()))))
     reply_ids = _MSGID.findall(first.get("in-reply-to", ""))
     in_reply_to = reply_ids[0] if reply_ids else None
-    people, sender = _participants(raw)
-    turn_id = "m-" + stable_id(message_id or fallback_key)
-    thread, how = threads.assign(
-        message_id,
-        references,
-        in_reply_to,
-        subject,
-        [a for p in people for a in p.addresses],
-        fallback=fallback_key,
-    )
+    senders, recipients, copied = (tuple(raw.get(key, ())) for key in ("from", "to", "cc"))
+    sender = _participants(senders, recipients, copied)[1]
     reply = extract_reply(body.text)
     if sender is None:
         notes.append("no From address")
@@ -326,22 +321,20 @@ def _parse(
     }
     if notes:
         meta["notes"] = notes
-    turn = Turn(
-        id=turn_id,
+    return ParsedMessage(
+        path=path,
+        item=item,
+        message_id=message_id,
+        fallback_key=fallback_key,
+        references=references,
+        in_reply_to=in_reply_to,
+        subject=subject,
+        senders=senders,
+        recipients=recipients,
+        copied=copied,
         speaker=(sender.name or sender.addresses[0]) if sender else "unknown",
         text=reply.text,
         timestamp=timestamp,
-        source=where,
         attachments=tuple(body.attachments),
         meta=meta,
-    )
-    return Conversation(
-        id=thread,
-        channel=Channel.email,
-        client_key="",
-        participants=tuple(people),
-        turns=(turn,),
-        source=where,
-        subject=subject,
-        meta={"thread_by": how},
     )
