@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import datasets
 import pytest
 
 from tonewatch.errors import DataError
@@ -56,6 +57,7 @@ def test_corpora_loader_contract(name: str, shared_datasets: Path) -> None:
     raw = load_raw(name, shared_datasets)
     assert {"text", "source_split"} <= set(raw.column_names)
     assert os.environ["HF_DATASETS_OFFLINE"] == "1"
+    assert datasets.config.HF_HUB_OFFLINE is True
 
 
 @pytest.mark.slow

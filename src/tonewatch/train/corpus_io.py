@@ -22,9 +22,13 @@ ATTACK = frozenset({"personal_attack"})
 
 
 def hf_datasets() -> Any:
-    """``datasets``, imported late (it is slow to import) and kept off the network."""
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    """``datasets``, imported late (it is slow to import) and kept off the network: every
+    corpus is a local file, so nothing may reach the hub."""
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
     import datasets
+
+    # The variable is read when ``datasets`` is first imported, which may have happened before.
+    datasets.config.HF_HUB_OFFLINE = True
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
