@@ -73,6 +73,7 @@ class ServeConfig(_Section):
     session_hours: float
     secure_cookies: bool
     page_size: int
+    workers: int
 
 
 class ApiConfig(_Section):

@@ -245,16 +245,17 @@ def tonewatch(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess
 
 def start_server(db: str, cwd: Path) -> LiveServer:
     port = free_port()
+    log = (cwd / "server.log").open("w")  # a pipe nobody reads would fill up and block it
     process = subprocess.Popen(
         [sys.executable, "-c", "from tonewatch.cli import main; main()",
          "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"tonewatch serve exited:\n{process.stdout.read()}")
+            raise RuntimeError(f"tonewatch serve exited:\n{(cwd / 'server.log').read_text()}")
         try:
             if httpx.get(url + "/login", timeout=2).status_code == 200:
                 return LiveServer(url, db, process)

@@ -195,3 +195,48 @@ def test_cli_exported_reviews_train_a_model(tmp_path, scored_files, tiny_model) 
     columns = [labels.index(label) for _, label in positives]
     rows = np.arange(len(positives))
     assert new[rows, columns].mean() > old[rows, columns].mean()
+
+
+@pytest.mark.slow
+def test_cli_load_reads_a_score_folder_like_the_archives(tmp_path, tiny_model) -> None:
+    """`tonewatch score` output loads without rescoring, into the same store contents as
+    ingesting and classifying the archives themselves."""
+    import shutil
+
+    archive = tmp_path / "archive"
+    shutil.copytree(HOSTILE, archive)
+    for name in ("chat/ka_support.jsonl", "chat/ko_support.csv", "transcript/de_call_voice.vtt"):
+        shutil.copy(ROOT / "tests" / "fixtures" / name, archive)
+    staff = str(archive / "staff.toml")
+    scored = tmp_path / "scored"
+    done = tonewatch("score", str(archive), "-o", str(scored), "--model", str(tiny_model),
+                     "--scheduler", "synchronous", "--staff", staff)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    from_folder, from_archive = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    first = tonewatch("load", str(scored), "--db", from_folder)
+    assert first.returncode == 0, first.stderr
+    assert _summary(first.stdout)["model"] == "tonewatch-tiny@0.0.1"
+    again = tonewatch("load", str(scored), "--db", from_folder)
+    assert _summary(again.stdout)["added"] == "0"
+    assert _summary(again.stdout)["unchanged"] == _summary(first.stdout)["added"]
+    direct = tonewatch("load", str(archive), "--model", str(tiny_model), "--staff", staff,
+                       "--db", from_archive)  # fmt: skip
+    assert direct.returncode == 0, direct.stderr
+
+    def contents(db: str) -> tuple[set, set]:
+        with _store(db) as session:
+            turns = session.execute(
+                select(m.Conversation.key, m.Client.key, m.Turn.key, m.Turn.role, m.Turn.text)
+                .join(m.Turn, m.Turn.conversation_id == m.Conversation.id)
+                .join(m.Client, m.Client.id == m.Conversation.client_id)
+            ).all()
+            flags = session.execute(
+                select(m.Turn.key, m.Flag.label, m.Flag.score, m.Flag.evidence).join(
+                    m.Turn, m.Turn.id == m.Flag.turn_id
+                )
+            ).all()
+        return set(map(tuple, turns)), {(t, label, round(s, 4), str(e)) for t, label, s, e in flags}
+
+    turns, flags = contents(from_folder)
+    assert len({t[0] for t in turns}) >= 4 and flags  # mail, chats, a call
+    assert (turns, flags) == contents(from_archive)

@@ -89,7 +89,9 @@ def test_store_ranking_equals_the_aggregate_of_the_archive(session, archive, con
         report = expected[row.client.key]
         assert row.client.risk == pytest.approx(report.risk)
         assert row.client.verdict == report.verdict
-        assert row.client.explanation == report.explanation
+        stored = session.get(m.Client, row.client.id)
+        assert stored.explanation == report.explanation
+        assert stored.report == report.model_dump(mode="json")
     assert rows[0].client.key == MARK and rows[0].open_flags == 10
 
 

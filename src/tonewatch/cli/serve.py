@@ -43,6 +43,12 @@ def serve_cli(
     db: str = DbOption,
     host: str = typer.Option(None, "--host", help="Address to listen on (default [serve] host)."),
     port: int = typer.Option(None, "--port", help="Port (default [serve] port)."),
+    workers: int = typer.Option(
+        None, "--workers", help="Server processes (default [serve] workers); about one per core."
+    ),
+    log_level: str = typer.Option(
+        "info", "--log-level", help="debug, info (one line per request), warning or error."
+    ),
     config: Path = ConfigOption,
     overrides: list[str] = SetOption,
 ) -> None:
@@ -52,18 +58,31 @@ def serve_cli(
     `tonewatch user add NAME --role admin`."""
     import uvicorn
 
-    from tonewatch.serve import create_app
+    from tonewatch.serve.app import CONFIG_ENV, create_app
+    from tonewatch.serve.store import connect, migrate
 
     with user_errors():
         cfg = _config(config, overrides, db)
-        web = create_app(cfg)
+        engine = connect(cfg.serve.db)
+        migrate(engine)
+        engine.dispose()
+        workers = workers or cfg.serve.workers
+        web = None if workers > 1 else create_app(cfg, migrated=True)
+    options = {
+        "host": host or cfg.serve.host,
+        "port": port or cfg.serve.port,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": log_level,
+        "access_log": log_level in ("debug", "info"),
+    }
+    if web is not None:
+        uvicorn.run(web, **options)
+        return
+    # Worker processes build their own app from the configuration passed in the environment.
+    os.environ[CONFIG_ENV] = cfg.model_dump_json()
     uvicorn.run(
-        web,
-        host=host or cfg.serve.host,
-        port=port or cfg.serve.port,
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
+        "tonewatch.serve.app:app_from_environment", factory=True, workers=workers, **options
     )
 
 

@@ -9,6 +9,8 @@ the interactive docs are off: this is a UI behind a login, not a public API.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -25,11 +27,15 @@ from tonewatch.serve.store import connect, migrate, session_factory
 from tonewatch.serve.store.reviews import ReviewError
 
 
-def create_app(config: Config | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """The review app over ``config.serve.db`` (or ``engine``), migrated to the latest schema."""
+def create_app(
+    config: Config | None = None, *, engine: Engine | None = None, migrated: bool = False
+) -> FastAPI:
+    """The review app over ``config.serve.db`` (or ``engine``), migrated to the latest schema
+    unless ``migrated`` says that was done already."""
     config = config or default_config()
     engine = engine or connect(config.serve.db)
-    migrate(engine)
+    if not migrated:
+        migrate(engine)
     app = FastAPI(title="tonewatch review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.tonewatch = AppState(session_factory(engine), config)
     app.add_middleware(SecurityHeaders)
@@ -42,6 +48,15 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
     app.include_router(admin.router, dependencies=csrf)
     _add_error_pages(app)
     return app
+
+
+CONFIG_ENV = "TONEWATCH_SERVE_CONFIG"  # the Config as JSON, for worker processes
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process (``tonewatch serve --workers N``): the parent
+    migrated the store and passed its configuration in the environment."""
+    return create_app(Config.model_validate_json(os.environ[CONFIG_ENV]), migrated=True)
 
 
 def _error(request: Request, status: int, message: str) -> Response:

@@ -10,7 +10,7 @@ routes is included with ``Depends(check_csrf)`` (see app.py), so no POST goes un
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -42,15 +42,17 @@ class LoginRequired(Exception):
     """No valid session: pages redirect to the login form, other requests get 401."""
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies without I/O are ``async def``: FastAPI runs sync ones in its thread pool, a
+# hop per dependency per request that costs more than the work they do.
+async def get_state(request: Request) -> AppState:
     return request.app.state.tonewatch
 
 
 State = Annotated[AppState, Depends(get_state)]
 
 
-def get_db(state: State) -> Iterator[Session]:
-    with state.sessions() as session:
+async def get_db(state: State) -> AsyncIterator[Session]:
+    with state.sessions() as session:  # connects lazily, on the first query (in a thread)
         yield session
 
 
@@ -68,7 +70,7 @@ def current_login(request: Request, state: State, db: DbSession) -> m.LoginSessi
 Login = Annotated[m.LoginSession, Depends(current_login)]
 
 
-def current_user(login: Login) -> m.User:
+async def current_user(login: Login) -> m.User:
     return login.user
 
 
@@ -90,7 +92,7 @@ async def check_csrf(request: Request, login: Login) -> None:
 
 
 def require(role: str):  # noqa: ANN201 (a dependency factory)
-    def dependency(user: CurrentUser) -> m.User:
+    async def dependency(user: CurrentUser) -> m.User:
         if not role_at_least(user.role, role):
             raise HTTPException(403, f"this page needs the {role} role")
         return user

@@ -65,6 +65,27 @@ def timeline(weeks: list[list[Any]]) -> str:
     return svg
 
 
+@functools.cache
+def label_options(exclude: str = "") -> Markup:
+    """The ``<option>``s of a label select (built once: a page has one per flag and turn)."""
+    return Markup("").join(
+        Markup('<option value="{}">{}</option>').format(label, label_name(label))
+        for label in LABELS
+        if label != exclude
+    )
+
+
+@functools.cache
+def tone_options(current: str | None) -> Markup:
+    blank = Markup('<option value="" selected disabled>tone…</option>') if not current else ""
+    return blank + Markup("").join(
+        Markup('<option value="{0}"{1}>{0}</option>').format(
+            tone, Markup(" selected") if tone == current else ""
+        )
+        for tone in TONES
+    )
+
+
 def top_scores(scores: dict[str, float] | None, n: int = 3) -> list[tuple[str, float]]:
     return sorted((scores or {}).items(), key=lambda kv: -kv[1])[:n]
 
@@ -94,6 +115,8 @@ def environment() -> Environment:
         CHANNELS=CHANNELS,
         VERDICTS=VERDICTS,
         turn_html=turn_html,
+        label_options=label_options,
+        tone_options=tone_options,
     )
     return env
 

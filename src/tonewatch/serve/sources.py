@@ -2,7 +2,8 @@
 
     archives (mbox, .eml, Maildir, chat exports, transcripts)  ingest + classify on the fly
     ``tonewatch ingest`` output (JSONL / Parquet)               classify on the fly
-    ingest output + ``--results`` (classify JSONL / batch Parquet)   joined by turn id
+    ingest output + ``--results`` (classify JSONL / Parquet)    joined by turn id
+    a ``tonewatch score`` output folder                         read back, no rescoring
 
 Only client turns are classified, as in ``tonewatch report``: staff turns are stored and
 shown but never flagged. Inputs that cannot be read are quarantined, never fatal.
@@ -10,6 +11,7 @@ shown but never flagged. Inputs that cannot be read are quarantined, never fatal
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,33 @@ def _classify(chunk: list[Conversation], classifier) -> Iterator[Pair]:  # noqa:
         yield conversation, [next(results) for _ in range(n)]
 
 
+def batch_pairs(folder: Path) -> Iterator[Pair]:
+    """The conversations of a ``tonewatch score`` folder with their results. A thread cut
+    across chunks comes back from the folder as one part per chunk; its parts are merged
+    (as ingest merges a thread's fragments) before it is stored."""
+    import pyarrow.parquet as pq
+
+    from tonewatch.batch.output import chunk_files, read_scored
+    from tonewatch.ingest.merge import merge_fragments
+
+    parts: Counter[str] = Counter()
+    for path in chunk_files(folder):
+        column = pq.read_table(path, columns=["conversation_id"]).column("conversation_id")
+        parts.update(set(column.to_pylist()))
+    waiting: dict[str, list[tuple[Conversation, list[TurnResult]]]] = {}
+    for conversation, results in read_scored(folder):
+        if parts[conversation.id] == 1:
+            yield conversation, results
+            continue
+        found = waiting.setdefault(conversation.id, [])
+        found.append((conversation, results))
+        if len(found) == parts[conversation.id]:
+            del waiting[conversation.id]
+            merged = merge_fragments([c for c, _ in found])
+            by_id = {r.id: r for _, rs in found for r in rs}
+            yield merged, [by_id[t.id] for t in merged.turns if t.id in by_id]
+
+
 def load_paths(
     session: Session,
     paths: Sequence[str | Path],
@@ -70,16 +99,27 @@ def load_paths(
 ) -> LoadRun:
     """Load ``paths`` into the store, then re-rank every client.
 
-    paths: archives or ``tonewatch ingest`` output files.
+    paths: archives, ``tonewatch ingest`` output files or ``tonewatch score`` folders.
     results: stored turn results for them (``tonewatch classify`` JSONL or batch Parquet);
         without it the client turns are classified now with ``model``.
     staff: a staff TOML (``[ingest]`` staff lists) for archives; default: ``staff.toml`` at
         the top of a folder in ``paths``, if there is one.
     RETURNS: counts of what was added, updated, left unchanged and quarantined.
     """
+    from tonewatch.batch.output import is_output_folder
     from tonewatch.report.pipeline import conversations_from, find_staff_file
 
     sources = [Path(p) for p in paths]
+    scored = [p for p in sources if is_output_folder(p)]
+    stats = LoadStats()
+    if scored:
+        pairs = (pair for folder in scored for pair in batch_pairs(folder))
+        stats = load_pairs(session, progress(pairs))
+        sources = [p for p in sources if p not in scored]
+    if not sources:
+        clients = _rank(session, config, stats)
+        record_load(session, [str(p) for p in scored], stats)
+        return LoadRun(stats, clients, 0, ", ".join(sorted(stats.models)) or "unknown")
     staff = Path(staff) if staff is not None else find_staff_file(sources)
     if staff is not None:
         from tonewatch.ingest.roles import with_staff
@@ -88,8 +128,9 @@ def load_paths(
     quarantine: list[QuarantineRecord] = []
     missing = 0
     if results is not None:
-        stats, missing = _load_with_results(session, sources, Path(results), config, quarantine,
+        found, missing = _load_with_results(session, sources, Path(results), config, quarantine,
                                             progress, staff)  # fmt: skip
+        stats = _add(stats, found)
         model_id = ", ".join(sorted(stats.models)) or "unknown"
     else:
         from tonewatch.classify.api import load_model
@@ -97,12 +138,36 @@ def load_paths(
         classifier = load_model(model, config=config.classify)
         conversations = conversations_from(sources, config, quarantine, skip=staff)
         pairs = classified(conversations, classifier, 4 * config.classify.batch_size)
-        stats = load_pairs(session, progress(pairs))
-        model_id = classifier.model_id
+        stats = _add(stats, load_pairs(session, progress(pairs)))
+        model_id = ", ".join(sorted({classifier.model_id, *stats.models}))
     stats.quarantine = quarantine + stats.quarantine
-    clients = recompute_clients(session, config.aggregate)
-    record_load(session, [str(p) for p in sources], stats)
+    clients = _rank(session, config, stats)
+    record_load(session, [str(p) for p in scored + sources], stats)
     return LoadRun(stats, clients, missing, model_id)
+
+
+def _rank(session: Session, config: Config, stats: LoadStats) -> int:
+    """Re-rank every client, unless the load changed nothing (then the ranking stands)."""
+    from sqlalchemy import func, select
+
+    from tonewatch.serve.store.models import Client
+
+    if not stats.added and not stats.updated:
+        unranked = select(func.count(Client.id)).where(Client.computed_at.is_(None))
+        if not session.scalar(unranked):
+            return session.scalar(select(func.count(Client.id))) or 0
+    return recompute_clients(session, config.aggregate)
+
+
+def _add(total: LoadStats, more: LoadStats) -> LoadStats:
+    total.added += more.added
+    total.updated += more.updated
+    total.unchanged += more.unchanged
+    total.turns += more.turns
+    total.flags += more.flags
+    total.models |= more.models
+    total.quarantine += more.quarantine
+    return total
 
 
 def _load_with_results(

@@ -103,9 +103,10 @@ class Turn(Base):
     __tablename__ = "turns"
     __table_args__ = (
         Index("ix_turns_conversation", "conversation_id", "position"),
-        Index("ix_turns_client_lang", "client_id", "lang"),
-        Index("ix_turns_client_channel", "client_id", "channel"),
-        Index("ix_turns_client_at", "client_id", "at"),
+        # Covering for the client list's filters (EXISTS per client, client turns only).
+        Index("ix_turns_client_lang", "client_id", "role", "lang"),
+        Index("ix_turns_client_channel", "client_id", "role", "channel"),
+        Index("ix_turns_client_at", "client_id", "role", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,7 +179,7 @@ class Review(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(12))
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
     flag_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id"))
     label: Mapped[str | None] = mapped_column(String(32))

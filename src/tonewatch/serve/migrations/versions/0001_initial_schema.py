@@ -143,9 +143,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("key"),
     )
     with op.batch_alter_table("turns", schema=None) as batch_op:
-        batch_op.create_index("ix_turns_client_at", ["client_id", "at"], unique=False)
-        batch_op.create_index("ix_turns_client_channel", ["client_id", "channel"], unique=False)
-        batch_op.create_index("ix_turns_client_lang", ["client_id", "lang"], unique=False)
+        batch_op.create_index("ix_turns_client_at", ["client_id", "role", "at"], unique=False)
+        batch_op.create_index(
+            "ix_turns_client_channel", ["client_id", "role", "channel"], unique=False
+        )
+        batch_op.create_index("ix_turns_client_lang", ["client_id", "role", "lang"], unique=False)
         batch_op.create_index(
             "ix_turns_conversation", ["conversation_id", "position"], unique=False
         )
@@ -225,6 +227,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reviews_at"), ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_reviews_conversation_id"), ["conversation_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_reviews_turn_id"), ["turn_id"], unique=False)
         batch_op.create_index("ix_reviews_user_at", ["user_id", "at"], unique=False)
 
@@ -236,6 +241,7 @@ def downgrade() -> None:
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.drop_index("ix_reviews_user_at")
         batch_op.drop_index(batch_op.f("ix_reviews_turn_id"))
+        batch_op.drop_index(batch_op.f("ix_reviews_conversation_id"))
         batch_op.drop_index(batch_op.f("ix_reviews_at"))
 
     op.drop_table("reviews")

@@ -1,0 +1,351 @@
+"""Review UI under load: 100,000 turns in the store, 20 concurrent clients on loopback.
+
+    .venv/bin/python benchmarks/serve.py [--turns 100000] [--concurrency 20] [--requests 2000]
+                                         [--workers 1] [--db postgresql://...] [--keep DIR]
+
+1. Builds a synthetic archive of ``--turns`` turns: real annotated turns of the eight
+   languages (data/annotations) as client text, with their labels and evidence as the model's
+   flags, in emails, chats and calls of ~``turns / 50`` clients over 26 weeks;
+2. loads it with the store's own loader (``load_pairs``) and ranks it (``recompute_clients``),
+   timing both;
+3. starts the real server (``tonewatch serve``, uvicorn, one process) on 127.0.0.1, logs in,
+   and has ``--concurrency`` clients request, as fast as answers come, the client list (pages
+   and filters drawn at random: language, flag, family, channel, verdict, dates) and
+   conversation pages (drawn at random);
+4. prints p50 / p95 / p99 latency per page, the throughput, and the server's CPU time per
+   request (what the latency would come down to on idle cores). Target: p95 under 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from tonewatch.config import default_config  # noqa: E402
+from tonewatch.schema import (  # noqa: E402
+    LABELS,
+    Channel,
+    Conversation,
+    Evidence,
+    Flag,
+    Location,
+    Participant,
+    Role,
+    Tone,
+    ToneResult,
+    Turn,
+    TurnResult,
+)
+
+START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+WEEKS = 26
+MODEL = "tonewatch-bench@0"
+STAFF_LINES = (
+    "Thanks for your message, we are looking into it.",
+    "Could you please send the signed order form?",
+    "The fix is live now. Anything else we can help with?",
+)
+PASSWORD = "benchmark password"
+
+
+def annotated_turns() -> list[dict]:
+    records = []
+    for path in sorted((ROOT / "data" / "annotations").glob("*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            records += [json.loads(line) for line in handle if line.strip()]
+    return [r for r in records if r.get("role", "client") == "client" and r["text"].strip()]
+
+
+def _result(turn: Turn, record: dict | None, rng: random.Random) -> TurnResult:
+    labels = set(record["labels"]) if record else set()
+    scores = {label: (rng.uniform(0.6, 0.99) if label in labels else rng.uniform(0, 0.2))
+              for label in LABELS}  # fmt: skip
+    flags = []
+    for label in sorted(labels):
+        spans = [e for e in record.get("evidence", []) if e["label"] == label]
+        evidence = tuple(Evidence.from_span(turn.text, e["start"], e["end"]) for e in spans)
+        flags.append(Flag(label=label, score=scores[label], evidence=evidence))
+    tone = Tone((record or {}).get("tone") or ("polite" if turn.role == Role.agent else "neutral"))
+    return TurnResult(
+        id=turn.id,
+        lang=turn.lang,
+        tone=ToneResult(label=tone, level=tone.level, scores={t: float(t == tone) for t in Tone}),
+        scores=scores,
+        flags=tuple(flags),
+        model=MODEL,
+    )
+
+
+def archive(total_turns: int, seed: int = 13) -> list[tuple[Conversation, list[TurnResult]]]:
+    rng = random.Random(seed)
+    pool = annotated_turns()
+    by_lang: dict[str, list[dict]] = {}
+    for record in pool:
+        by_lang.setdefault(record["lang"], []).append(record)
+    langs = sorted(by_lang)
+    n_clients = max(10, total_turns // 50)
+    pairs, made, n = [], 0, 0
+    while made < total_turns:
+        client = rng.randrange(n_clients)
+        lang = langs[client % len(langs)]
+        zone = timezone(timedelta(hours=(client % 15) - 5))
+        channel = rng.choice([Channel.email, Channel.email, Channel.chat, Channel.call])
+        size = min(total_turns - made, rng.randint(2, 18))
+        when = START + timedelta(days=rng.randrange(WEEKS * 7), hours=rng.randrange(10))
+        cid, key = f"bench-{n}", f"client{client}@example.{lang}"
+        name = f"Client {client}"
+        turns, results = [], []
+        for k in range(size):
+            client_turn = k % 2 == 0
+            record = rng.choice(by_lang[lang]) if client_turn else None
+            turn = Turn(
+                id=f"{cid}:{k}",
+                speaker=name if client_turn else "Anna Weber",
+                role=Role.client if client_turn else Role.agent,
+                text=record["text"] if record else rng.choice(STAFF_LINES),
+                timestamp=(when + timedelta(minutes=37 * k)).astimezone(zone),
+                lang=lang if client_turn else "en",
+                source=Location(path=f"bench/{channel.value}/{client}.dat", item=n, line=k + 1),
+            )
+            turns.append(turn)
+            if client_turn:
+                results.append(_result(turn, record, rng))
+        conversation = Conversation(
+            id=cid,
+            channel=channel,
+            client_key=key,
+            participants=(
+                Participant(name=name, addresses=(key,), role=Role.client),
+                Participant(name="Anna Weber", role=Role.agent),
+            ),
+            turns=tuple(turns),
+            source=Location(path=f"bench/{channel.value}/{client}.dat"),
+            subject=f"Order {n}" if channel == Channel.email else None,
+        )
+        pairs.append((conversation, results))
+        made += size
+        n += 1
+    return pairs
+
+
+def build_store(db: str, turns: int) -> dict[str, float]:
+    from tonewatch.serve.store import (
+        connect,
+        load_pairs,
+        migrate,
+        recompute_clients,
+        session_factory,
+    )
+    from tonewatch.serve.store.users import add_user
+
+    timings = {}
+    started = time.perf_counter()
+    pairs = archive(turns)
+    timings["build archive"] = time.perf_counter() - started
+    engine = connect(db)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        started = time.perf_counter()
+        stats = load_pairs(session, pairs)
+        timings["load"] = time.perf_counter() - started
+        started = time.perf_counter()
+        clients = recompute_clients(session, default_config().aggregate)
+        timings["rank"] = time.perf_counter() - started
+        add_user(session, "bench", "admin", PASSWORD)
+        session.commit()
+    engine.dispose()
+    print(f"store: {stats.added} conversations, {stats.turns} turns, {stats.flags} flags, "
+          f"{clients} clients")  # fmt: skip
+    return timings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(db: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from tonewatch.cli import main; main()", "serve",
+         "--db", db, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning"],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit("server did not start within 120 s")
+
+
+def log_in(base: str) -> httpx.Cookies:
+    with httpx.Client(base_url=base) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
+        answer = client.post(
+            "/login", data={"name": "bench", "password": PASSWORD, "csrf_token": token}
+        )
+        if answer.status_code not in (200, 303):
+            raise SystemExit(f"login failed: {answer.status_code}")
+        return client.cookies
+
+
+def client_list_url(rng: random.Random, pages: int) -> str:
+    params = {"page": str(rng.randint(1, pages))}
+    choice = rng.random()
+    if choice < 0.2:
+        params["lang"] = rng.choice(["en", "pl", "de", "fr", "es", "ar", "ko", "ka"])
+    elif choice < 0.4:
+        params["flag"] = rng.choice(LABELS)
+        params["page"] = "1"
+    elif choice < 0.5:
+        params["family"] = rng.choice(["abuse", "leverage", "demands", "payment"])
+        params["channel"] = rng.choice(["email", "chat", "call"])
+        params["page"] = "1"
+    elif choice < 0.6:
+        params["verdict"] = rng.choice(["pattern", "incident"])
+        params["page"] = "1"
+    elif choice < 0.7:
+        start = START.date() + timedelta(days=rng.randrange(150))
+        params["since"], params["until"] = str(start), str(start + timedelta(days=14))
+        params["page"] = "1"
+    return "/clients?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def hammer(
+    base: str, cookies: httpx.Cookies, kind: str, urls: list[str], concurrency: int
+) -> list[float]:
+    """Every URL once, ``concurrency`` at a time, each client asking again as soon as it
+    has its answer; RETURNS the latencies (a failed request counts, with its time)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for url in urls:
+        queue.put_nowait(url)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits,
+                                 timeout=60) as client:  # fmt: skip
+
+        async def worker() -> None:
+            while not queue.empty():
+                url = queue.get_nowait()
+                started = time.perf_counter()
+                try:
+                    response = await client.get(url)
+                except httpx.TransportError as exc:
+                    errors.append(f"{url}: {type(exc).__name__}")
+                else:
+                    if response.status_code != 200:
+                        errors.append(f"{url}: HTTP {response.status_code}")
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    if errors:
+        print(f"{kind}: {len(errors)} failed requests, e.g. {errors[:3]}")
+    return latencies
+
+
+def report(kind: str, latencies: list[float], seconds: float, cpu: float) -> None:
+    ms = sorted(x * 1000 for x in latencies)
+    q = statistics.quantiles(ms, n=100)
+    print(f"{kind:<18} n={len(ms):<5} p50 {q[49]:7.1f} ms   p95 {q[94]:7.1f} ms   "
+          f"p99 {q[98]:7.1f} ms   {len(ms) / seconds:6.1f} req/s   "
+          f"server CPU {cpu / len(ms) * 1000:5.1f} ms/request")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=2000, help="per page kind")
+    parser.add_argument("--db", help="database URL (default: SQLite in a temp dir)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--keep", type=Path, help="keep the SQLite store in this folder")
+    parser.add_argument("--reuse", action="store_true", help="serve the store in --keep as it is")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="tonewatch-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db = args.db or f"sqlite:///{folder / 'bench.db'}"
+    print(f"{os.cpu_count()} cores; {args.turns} turns; {args.concurrency} concurrent clients; "
+          f"{args.workers} server process(es)")  # fmt: skip
+    if not args.reuse:
+        for step, seconds in build_store(db, args.turns).items():
+            print(f"  {step:<14} {seconds:7.1f} s")
+    port = free_port()
+    server = start_server(db, port, args.workers, folder / "server.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        cookies = log_in(base)
+        rng = random.Random(5)
+        first = httpx.get(base + "/clients", cookies=cookies).text
+        pages = int(re.search(r"Page 1 of (\d+)", first)[1])
+        from sqlalchemy import func, select
+
+        from tonewatch.serve.store import connect
+        from tonewatch.serve.store.models import Conversation as Row
+
+        engine = connect(db)
+        with engine.connect() as connection:
+            conversations = connection.scalar(select(func.max(Row.id)))
+        engine.dispose()
+        workloads = {
+            "client list": [client_list_url(rng, pages) for _ in range(args.requests)],
+            "conversation page": [
+                f"/conversations/{rng.randint(1, conversations)}" for _ in range(args.requests)
+            ],
+        }
+        for kind, urls in workloads.items():
+            asyncio.run(hammer(base, cookies, kind, urls[:50], args.concurrency))  # warm up
+            cpu, started = server_cpu(server.pid), time.perf_counter()
+            latencies = asyncio.run(hammer(base, cookies, kind, urls, args.concurrency))
+            seconds, cpu = time.perf_counter() - started, server_cpu(server.pid) - cpu
+            report(kind, latencies, seconds, cpu)
+    finally:
+        server.terminate()
+        server.wait(30)
+    load = os.getloadavg()[0]
+    print(f"checked at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.1f} on "
+          f"{os.cpu_count()} cores; store in {folder}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
