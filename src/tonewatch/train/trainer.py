@@ -136,16 +136,24 @@ def _reweight(turn: GoldTurn, weight: float) -> GoldTurn:
     return replace(turn, weight=weight)
 
 
-def embed_cached(encoder: str, texts: Sequence[str], cache_dir: Path) -> np.ndarray:
-    """Embeddings are the slow part of training; cache them by encoder and exact texts."""
-    key = hashlib.sha256((encoder + "\x00" + "\x00".join(texts)).encode()).hexdigest()[:24]
-    path = cache_dir / f"{key}.npy"
-    if path.is_file():
-        return np.load(path)
-    vectors = get_encoder(encoder).encode(list(texts))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
+def embed_cached(
+    encoder: str, texts: Sequence[str], cache_dir: Path, chunk: int = 512
+) -> np.ndarray:
+    """Embeddings are the slow part of training: cache them in chunks keyed by the encoder and
+    the chunk's exact texts, so an interrupted or extended run re-embeds only what is new."""
+    parts = []
+    for i in range(0, len(texts), chunk):
+        piece = list(texts[i : i + chunk])
+        key = hashlib.sha256((encoder + "\x00" + "\x00".join(piece)).encode()).hexdigest()[:24]
+        path = cache_dir / f"{key}.npy"
+        if path.is_file():
+            parts.append(np.load(path))
+            continue
+        vectors = get_encoder(encoder).encode(piece)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+        parts.append(vectors)
+    return np.concatenate(parts) if parts else np.zeros((0, get_encoder(encoder).dim), np.float32)
 
 
 def is_project(turn: GoldTurn) -> bool:
@@ -166,6 +174,8 @@ def train(
     log(f"training {config.name} ({config.tier}) with seed {config.seed}")
     turns, hashes = gather(config, base, log)
     pool = [t for t in turns if t.split != "test" and (is_project(t) or t.split == "train")]
+    # Public corpora first: their embedding-cache chunks stay valid while annotations grow.
+    pool.sort(key=lambda t: (is_project(t), t.corpus))
     if not any(is_project(t) for t in pool):
         raise DataError("no project annotations in the training pool")
     texts = [t.text for t in pool]
