@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             f"\n  CPU-bound: {cpu_rate:,.1f} messages/s on 2 free cores; 1 -> 2 workers "
             f"x{cpu_scaling:.2f} by CPU time (2.00 = no parallel overhead)"
         )
+        if (one["turns"], one["flagged"]) != (two["turns"], two["flagged"]):
+            print(
+                f"  WARNING: the two runs disagree ({one['turns']} turns / {one['flagged']} "
+                f"flagged vs {two['turns']} / {two['flagged']}): was the model replaced on disk?"
+            )
     cores = len(os.sched_getaffinity(0))
     print(f"\nload average at the end: {load()} on {cores} cores"
           + (" (the machine was shared: wall-clock timings are contended)"

@@ -9,8 +9,10 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
+from tonewatch.batch.plan import plan_inputs
 from tonewatch.batch.run import SYNCHRONOUS, run_batch
-from tonewatch.errors import ConfigError
+from tonewatch.batch.work import Job, model_identity, score_chunk
+from tonewatch.errors import ConfigError, ModelError
 
 from .conftest import batch_config, read_rows, write_mbox
 
@@ -155,3 +157,17 @@ def test_run_summary_counts_match_the_rows(archive, tmp_path, tiny_model) -> Non
     )
     saved = json.loads((out / "summary.json").read_text())
     assert saved["turns"] == summary.turns and saved["model"] == "tonewatch-tiny@0.0.1"
+
+
+def test_run_refuses_a_model_that_changed_on_disk_since_the_start(tmp_path, tiny_model) -> None:
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    (chunk,) = plan_inputs([write_mbox(tmp_path / "a.mbox", 0, 3)], batch_config().batch).chunks
+    config = batch_config()
+    model_id, digest = model_identity(model)
+    job = Job(str(tmp_path / "out"), str(model), digest, config.ingest.model_dump(mode="json"),
+              config.classify.model_dump(mode="json"))  # fmt: skip
+    meta = json.loads((model / "meta.json").read_text())
+    (model / "meta.json").write_text(json.dumps({**meta, "thresholds": {}}))  # retrained
+    with pytest.raises(ModelError, match="changed on disk"):
+        score_chunk(chunk, job)
+    assert model_id == "tonewatch-tiny@0.0.1" and not (tmp_path / "out").exists()

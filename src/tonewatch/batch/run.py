@@ -15,7 +15,6 @@ Kill the driver at any point and run the same command again: it finishes what is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -40,7 +39,7 @@ from tonewatch.batch.sink import (
     write_atomic,
     write_quarantine,
 )
-from tonewatch.batch.work import ChunkReport, Job, peak_rss_mb, score_chunk
+from tonewatch.batch.work import ChunkReport, Job, model_identity, peak_rss_mb, score_chunk
 from tonewatch.config import Config
 from tonewatch.errors import ConfigError, ModelError, TonewatchError
 
@@ -79,14 +78,6 @@ class BatchSummary:
     def rate(self) -> float:
         """Messages per second of this run, end to end."""
         return self.messages / self.seconds if self.seconds else 0.0
-
-
-def model_identity(path: Path) -> tuple[str, str]:
-    """The model id (``name@version``, as ``RedFlagModel.model_id``) and a digest of its
-    meta.json, read without loading the weights."""
-    raw = (path / "meta.json").read_bytes()
-    meta = json.loads(raw)
-    return f"{meta['name']}@{meta['version']}", hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 def _settings(model_id: str, model_digest: str, config: Config) -> dict[str, Any]:
@@ -245,6 +236,7 @@ def run_batch(
             job = Job(
                 outdir=str(outdir),
                 model=str(model_dir),
+                model_digest=model_digest,
                 ingest=config.ingest.model_dump(mode="json"),
                 classify=config.classify.model_dump(mode="json"),
             )

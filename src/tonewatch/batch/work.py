@@ -3,19 +3,21 @@
 ``score_chunk`` runs in a Dask worker (or in the driver with ``--scheduler synchronous``). It
 is a pure function of the chunk's content and the job's settings, so running it twice writes
 the same rows under the same name. The model, like the language detector, is loaded once per
-process (``classify.api.load_model`` caches it) and scores with one BLAS thread: the workers
+process and scores with one BLAS thread: the workers
 are the parallelism, and one thread keeps every worker's arithmetic, hence its scores, the same.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import resource
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tonewatch.batch.plan import Chunk, chunk_digest
@@ -23,7 +25,7 @@ from tonewatch.batch.rows import rows_table, turn_rows
 from tonewatch.batch.sink import write_chunk
 from tonewatch.batch.sources import ChunkIngest
 from tonewatch.config import ClassifyConfig, IngestConfig
-from tonewatch.errors import DataError
+from tonewatch.errors import DataError, ModelError
 from tonewatch.schema import QuarantineRecord
 
 
@@ -32,12 +34,14 @@ class Job:
     """What every chunk of a run shares (small: it travels with each task).
 
     outdir: the output folder (the same path on every node).
-    model: the model directory, absolute.
+    model: the model directory, absolute; model_digest: its meta.json's digest when the run
+        started (``model_identity``).
     ingest / classify: the ``[ingest]`` and ``[classify]`` sections, as plain dicts.
     """
 
     outdir: str
     model: str
+    model_digest: str
     ingest: dict[str, Any]
     classify: dict[str, Any]
 
@@ -63,10 +67,35 @@ def _ingest_config(frozen: str) -> IngestConfig:
     return IngestConfig.model_validate_json(frozen)
 
 
-def _classifier(job: Job) -> Any:
-    from tonewatch.classify.api import load_model
+def model_identity(path: str | Path) -> tuple[str, str]:
+    """The model id (``name@version``, as ``RedFlagModel.model_id``) and a digest of its
+    meta.json (thresholds, training hashes), read without loading the weights."""
+    try:
+        raw = (Path(path) / "meta.json").read_bytes()
+        meta = json.loads(raw)
+        return f"{meta['name']}@{meta['version']}", hashlib.blake2b(raw, digest_size=8).hexdigest()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: not a readable tonewatch model ({exc})") from exc
 
-    return load_model(job.model, config=ClassifyConfig.model_validate(job.classify))
+
+@functools.lru_cache(maxsize=1)
+def _classifier(model: str, digest: str, classify: str) -> Any:
+    """The run's classifier, loaded once per worker process. Keyed by the model's digest, so a
+    long-lived cluster worker reloads a model retrained under the same path; refused when the
+    model on disk is no longer the one the run started with."""
+    from tonewatch.classify.model import RedFlagModel
+    from tonewatch.classify.pipeline import Classifier
+
+    if model_identity(model)[1] != digest:
+        raise ModelError(
+            f"{model} changed on disk since this run started (meta.json differs); run "
+            "`tonewatch score` again once the model is in place"
+        )
+    config = ClassifyConfig.model_validate_json(classify)
+    loaded = RedFlagModel.load(
+        model, window_chars=config.window_chars, window_overlap=config.window_overlap
+    )
+    return Classifier(loaded, score_roles=config.score_roles, batch_size=config.batch_size)
 
 
 def peak_rss_mb() -> float:
@@ -92,7 +121,7 @@ def score_chunk(chunk: Chunk, job: Job) -> ChunkReport:
             f"{chunk.source}: changed since the run was planned (chunk {chunk.key}); run "
             "`tonewatch score` again to plan it anew"
         )
-    classifier = _classifier(job)
+    classifier = _classifier(job.model, job.model_digest, json.dumps(job.classify))
     quarantined: list[QuarantineRecord] = []
     ingest = ChunkIngest(
         chunk,
