@@ -28,7 +28,7 @@ def evaluate_cli(
         Path("../shared/datasets"), help="Folder of the public corpora (for benchmarks)."
     ),
     max_turns: int = typer.Option(
-        2000, help="Benchmarks: score a seeded sample of at most this many test turns."
+        1000, help="Benchmarks: score a seeded sample of at most this many test turns."
     ),
     cache_dir: Path = typer.Option(
         Path(".cache/embeddings"), help="Benchmarks: shared sentence-embedding cache."

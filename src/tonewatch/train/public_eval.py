@@ -302,7 +302,7 @@ def run_benchmark(
     model: RedFlagModel,
     datasets_root: str | Path,
     *,
-    max_turns: int = 2000,
+    max_turns: int = 1000,
     seed: int = 13,
     cache_dir: Path | None = None,
 ) -> dict[str, Any]:
