@@ -261,7 +261,10 @@ async def hammer(
     queue: asyncio.Queue[str] = asyncio.Queue()
     for url in urls:
         queue.put_nowait(url)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections retire before uvicorn closes them (5 s), so none is reused half-closed.
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2
+    )
     async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits,
                                  timeout=60) as client:  # fmt: skip
 

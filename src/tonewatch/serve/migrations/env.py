@@ -1,10 +1,14 @@
 """Alembic environment of the review store.
 
 ``tonewatch serve`` and ``tonewatch load`` run ``upgrade head`` in-process
-(``tonewatch.serve.store.db.migrate``) and hand over their connection. From a shell:
+(``tonewatch.serve.store.db.migrate``) and hand their connection over in
+``config.attributes["connection"]``. Without one, the URL comes from ``-x db=URL`` or the
+``sqlalchemy.url`` option. A new revision, after changing ``store/models.py``:
 
-    alembic -x db=sqlite:///tonewatch.db -c /dev/null \
-        --raiseerr upgrade head   # with script_location pointing here
+    command.revision(alembic_config(connection), message="...", autogenerate=True)
+
+(``tonewatch.serve.store.db.alembic_config``); tests/serve/test_migrations.py fails while
+the models and the migrations differ.
 """
 
 from __future__ import annotations
