@@ -63,7 +63,9 @@ stop() {
   local bin dir=${1:?usage: postgres.sh stop DIR}
   bin=$(find_bin)
   if [ -d "$dir/data" ]; then
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 \
+      || as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 \
+      || echo "postgres.sh: could not stop the server in $dir" >&2
   fi
   case "$dir" in
     /tmp/tonewatch-pg.*|*/tonewatch-pg*) rm -rf "$dir" ;;

@@ -99,7 +99,10 @@ def postgres_server(tmp_path_factory) -> Iterator[str]:
     try:
         yield started.stdout.strip()
     finally:
-        subprocess.run(["bash", str(POSTGRES_SCRIPT), "stop", str(folder)], timeout=120)
+        stopped = subprocess.run(
+            ["bash", str(POSTGRES_SCRIPT), "stop", str(folder)], capture_output=True, text=True
+        )
+        assert not folder.exists(), f"PostgreSQL in {folder} not stopped: {stopped.stderr}"
 
 
 def _fresh_postgres(server: str) -> str:
