@@ -56,12 +56,13 @@ def in_process(model: str | None, tier: str, items: list[tuple[str, str]]) -> di
 
     classifier = load_model(model, tier=tier)
     turns = [TurnText(str(i), text, lang) for i, (text, lang) in enumerate(items)]
-    classifier.predict(turns[:8])  # warm-up
-    singles = turns[: min(len(turns), 200)]
+    # Warm-up: one turn per language builds its spaCy pipeline (seconds, once per process).
+    first = {lang: TurnText("w", text, lang) for text, lang in reversed(items)}
+    classifier.predict(list(first.values()))
     start = time.perf_counter()
-    for turn in singles:
+    for turn in turns:
         classifier.predict([turn])
-    single = len(singles) / (time.perf_counter() - start)
+    single = len(turns) / (time.perf_counter() - start)
     classifier.batch_size = 64
     start = time.perf_counter()
     classifier.predict(turns)
@@ -75,7 +76,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(model: str | None, tier: str, keys_db: Path, port: int) -> subprocess.Popen[str]:
+def start_server(
+    model: str | None, tier: str, keys_db: Path, port: int, overrides: list[str]
+) -> subprocess.Popen[str]:
     command = [
         sys.executable,
         "-c",
@@ -94,6 +97,7 @@ def start_server(model: str | None, tier: str, keys_db: Path, port: int) -> subp
         "api.rate_limit_per_minute=100000000",
         "--set",
         "api.rate_limit_burst=1000000",
+        *(arg for item in overrides for arg in ("--set", item)),
     ]
     server = subprocess.Popen(
         command,
@@ -141,6 +145,7 @@ async def load(
                 for _ in range(clients)
             )
         )
+        before = (await client.get("/v1/health")).json()
         start = time.perf_counter()
         stop = start + max_seconds
 
@@ -157,6 +162,8 @@ async def load(
 
         await asyncio.gather(*(worker() for _ in range(clients)))
         elapsed = time.perf_counter() - start
+        after = (await client.get("/v1/health")).json()
+    calls = after["model_calls"] - before["model_calls"]
     ms = np.array(latencies) * 1000
     return {
         "clients": clients,
@@ -167,6 +174,7 @@ async def load(
         "p50_ms": float(np.percentile(ms, 50)),
         "p95_ms": float(np.percentile(ms, 95)),
         "p99_ms": float(np.percentile(ms, 99)),
+        "turns_per_model_call": (after["turns_scored"] - before["turns_scored"]) / max(calls, 1),
     }
 
 
@@ -178,10 +186,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="Max requests per level.")
     parser.add_argument("--seconds", type=float, default=30, help="Max seconds per level.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument("--set", action="append", default=[], help="Server config override.")
     args = parser.parse_args()
     items = texts()
     print(f"{len(items)} real client turns, {len({lang for _, lang in items})} languages")
-    local = in_process(args.model, args.tier, items)
+    local = in_process(args.model, args.tier, items[: args.requests])
     print(
         f"in-process {local['model']}: {local['per_call']:.1f} turns/s one per call, "
         f"{local['batch64']:.1f} turns/s in batches of 64"
@@ -193,7 +202,7 @@ def main() -> None:
         keys_db = Path(tmp) / "keys.sqlite3"
         _, key = KeyStore(keys_db).create("benchmark")
         port = free_port()
-        server = start_server(args.model, args.tier, keys_db, port)
+        server = start_server(args.model, args.tier, keys_db, port, args.set)
         try:
             for clients in (int(c) for c in args.clients.split(",")):
                 row = asyncio.run(
@@ -207,14 +216,15 @@ def main() -> None:
             server.wait(timeout=30)
     print()
     print(
-        "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | "
-        "vs in-process per call | vs in-process batch 64 |"
+        "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | turns per model call "
+        "| vs in-process per call | vs in-process batch 64 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | "
             f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['turns_per_model_call']:.1f} | "
             f"{r['rps'] / local['per_call']:.0%} | {r['rps'] / local['batch64']:.0%} |"
         )
     at8 = next((r for r in rows if r["clients"] == 8), None)

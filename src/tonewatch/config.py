@@ -90,6 +90,7 @@ class ApiConfig(_Section):
     perspective_map: str
     batch_max_turns: int
     batch_wait_ms: float
+    model_process: bool
 
 
 class TrainConfig(_Section):

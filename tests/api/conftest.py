@@ -45,9 +45,15 @@ def classifier() -> Classifier:
 def make_config(tmp_path_factory: pytest.TempPathFactory) -> MakeConfig:
     def make(*overrides: str) -> Config:
         keys = tmp_path_factory.mktemp("keys") / "keys.sqlite3"
+        # The model on a thread of the test process (test_engine.py covers the child process).
         return load_config(
             DEFAULT_CONFIG,
-            [f"api.keys_db={keys}", f"api.perspective_map={PERSPECTIVE_MAP}", *overrides],
+            [
+                f"api.keys_db={keys}",
+                f"api.perspective_map={PERSPECTIVE_MAP}",
+                "api.model_process=false",
+                *overrides,
+            ],
         )
 
     return make

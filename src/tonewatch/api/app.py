@@ -1,7 +1,8 @@
 """The API application: ``create_app(config, classifier=None)``.
 
 The model is loaded (and warmed up) once when the app is built, i.e. once per uvicorn worker
-process; every request shares it through the micro-batcher.
+process; every request shares it through the micro-batcher. With ``[api] model_process`` it is
+scored in one child process of the worker, so the event loop never waits for the GIL.
 
     tonewatch api --port 8080                       # one worker
     tonewatch api --workers 2 --tier fast           # each worker builds its own app
@@ -33,7 +34,6 @@ from tonewatch.api.routes import clients, meta, perspective, score
 from tonewatch.classify.api import PACKAGE_ROOT, load_model
 from tonewatch.classify.pipeline import Classifier
 from tonewatch.config import Config, load_config
-from tonewatch.ingest.langid import LanguageIdentifier
 
 ENV_SETTINGS = "TONEWATCH_API_SETTINGS"  # JSON handed from `tonewatch api` to its workers
 
@@ -115,9 +115,10 @@ def create_app(
     api = config.api
     engine = Engine(
         classifier,
-        LanguageIdentifier.from_config(config.ingest),
+        config.ingest,
         max_batch=api.batch_max_turns,
         max_wait=api.batch_wait_ms / 1000,
+        process=api.model_process,
     )
     if warm_up:
         engine.warm_up()
@@ -147,8 +148,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine.start()
         yield
         await engine.batcher.close()
+        engine.close()
 
     app = FastAPI(
         title="tonewatch API",

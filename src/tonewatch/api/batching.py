@@ -7,8 +7,10 @@ call on the model thread; while that call runs, new requests queue up and form t
 A lone request is therefore never delayed. Only when the last batch held several requests
 (concurrency is real) does the worker wait up to ``max_wait`` seconds for more to arrive.
 
-The model runs on one dedicated thread: never from two threads at once, never on the event
-loop. If a batch fails, its jobs are retried one by one so a bad input fails only its request.
+The model runs on a one-worker executor (a thread, or a child process: see ``engine``): never
+from two threads at once, never on the event loop. If a batch fails, its jobs are retried one
+by one so a bad input fails only its request. If the executor itself breaks (the model process
+died), ``on_broken`` may replace it; the jobs of that batch fail.
 """
 
 from __future__ import annotations
@@ -34,12 +36,21 @@ class MicroBatcher:
     """``await submit(kind, items)`` -> ``functions[kind](items)``, batched with others."""
 
     def __init__(
-        self, functions: dict[str, BatchFn], *, max_items: int = 64, max_wait: float = 0.004
+        self,
+        functions: dict[str, BatchFn],
+        executor: concurrent.futures.Executor | None = None,
+        *,
+        max_items: int = 64,
+        max_wait: float = 0.004,
+        on_broken: Callable[[], None] | None = None,
     ) -> None:
         self.functions = functions
+        self.executor = executor or concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="tw-model"
+        )
         self.max_items = max_items
         self.max_wait = max_wait
-        self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tw-model")
+        self.on_broken = on_broken
         self.batches = 0
         self.items = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,6 +130,12 @@ class MicroBatcher:
         items = [item for job in jobs for item in job.items]
         try:
             results = await loop.run_in_executor(self.executor, function, items)
+        except concurrent.futures.BrokenExecutor as exc:
+            if self.on_broken is not None:
+                self.on_broken()
+            for job in jobs:
+                _settle(job.future, exc=exc)
+            return
         except Exception as exc:
             if len(jobs) == 1:
                 _settle(jobs[0].future, exc=exc)

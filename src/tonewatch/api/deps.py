@@ -36,7 +36,8 @@ class Caller:
     rate_limit_per_minute: int | None = None
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
+    # async: a plain def dependency would cost a thread-pool hop on every request
     return request.app.state.tonewatch  # type: ignore[no-any-return]
 
 
@@ -57,7 +58,7 @@ def _refuse(request: Request, status: int, message: str, reason: str) -> ApiErro
     return ApiError(status, "unauthenticated" if status == 401 else "forbidden", message)
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     state: State,
     header: Annotated[str | None, Security(_header)],
@@ -108,5 +109,3 @@ def charge(request: Request, state: ApiState, caller: Caller, turns: int) -> Non
     raise ApiError(429, "rate_limited", message, headers=headers, details=details)
 
 
-def get_engine(state: State) -> Engine:
-    return state.engine

@@ -106,7 +106,9 @@ class Health(BaseModel):
     model: str
     version: str
     uptime_s: float
-    pending_jobs: int
+    pending_jobs: int = Field(description="Requests waiting for the model.")
+    model_calls: int = Field(description="Batched model calls since start.")
+    turns_scored: int = Field(description="Turns scored in those calls.")
 
 
 class PerspectiveInfo(BaseModel):

@@ -23,6 +23,8 @@ async def health(state: State) -> Health:
         version=__version__,
         uptime_s=round(time.monotonic() - state.started, 3),
         pending_jobs=state.engine.batcher.pending,
+        model_calls=state.engine.batcher.batches,
+        turns_scored=state.engine.batcher.items,
     )
 
 
