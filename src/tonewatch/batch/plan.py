@@ -24,9 +24,7 @@ chunks.
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
-import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -37,12 +35,12 @@ from typing import Any, Literal
 from tonewatch.config import BatchConfig
 from tonewatch.ingest import load_readers
 from tonewatch.ingest.base import SNIFF_BYTES
+from tonewatch.ingest.mbox import mbox_spans
 from tonewatch.ingest.sniff import choose_reader, discover, is_maildir, read_head
 from tonewatch.schema import QuarantineRecord
 
 Kind = Literal["mbox", "maildir", "files"]
 MBOX_READER = "tonewatch.mbox.v1"
-_FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
 _READ_BLOCK = 1 << 20
 
 
@@ -167,22 +165,10 @@ def chunk_digest(chunk: Chunk) -> str:
 
 
 def mbox_starts(path: str | Path) -> tuple[array[int], int]:
-    """Byte offsets of the "From " lines of an mbox (``mailbox.mbox``'s message starts), and
-    the file's size. Memory: 8 bytes per message."""
-    starts: array[int] = array("q")
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            return starts, 0
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            starts.extend(from_lines(data, 0, size))
-    return starts, size
-
-
-def from_lines(data: Any, start: int, end: int) -> Iterator[int]:
-    """Offsets of the lines of ``data[start:end]`` that begin with "From " (``start`` must be
-    at the beginning of a line)."""
-    return (match.start() for match in _FROM_LINE.finditer(data, start, end))
+    """Byte offsets of the messages ("From " lines) of an mbox, as the mbox reader delimits
+    them, and the file's size. One streaming pass; memory: 8 bytes per message."""
+    starts: array[int] = array("q", (span.start for span in mbox_spans(path)))
+    return starts, os.stat(path).st_size
 
 
 def _mbox_chunks(

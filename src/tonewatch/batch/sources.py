@@ -11,68 +11,39 @@ reply without References or In-Reply-To, threaded by subject, joins its thread w
 from __future__ import annotations
 
 import mmap
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from tonewatch.batch.plan import Chunk, from_lines, locate_message, maildir_key
+from tonewatch.batch.plan import Chunk, locate_message, maildir_key
 from tonewatch.config import IngestConfig
 from tonewatch.ingest.base import ReadItem
-from tonewatch.ingest.email import MaildirReader, MboxReader
+from tonewatch.ingest.email import MaildirReader, MboxReader, mbox_messages
 from tonewatch.ingest.email_message import EMPTY, UNREADABLE, parse_message
+from tonewatch.ingest.mbox import Span
 from tonewatch.ingest.pipeline import IngestRun
 from tonewatch.ingest.threads import ThreadIndex
 from tonewatch.schema import Conversation, Location, QuarantineRecord
 
-
-class _Part:
-    """A read-only window ``[start, stop)`` of an open file (one message of an mbox)."""
-
-    def __init__(self, handle: Any, start: int, stop: int) -> None:
-        self._handle, self._pos, self._stop = handle, start, stop
-
-    def read(self, size: int = -1) -> bytes:
-        left = self._stop - self._pos
-        size = left if size < 0 else min(size, left)
-        self._handle.seek(self._pos)
-        data = self._handle.read(max(size, 0))
-        self._pos += len(data)
-        return data
-
-    def __enter__(self) -> _Part:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        return None
+_NEXT_FROM = re.compile(rb"\nFrom ")
 
 
-class _MboxRange:
-    """What ``MboxReader`` reads a message through (``get_file(key)``), over one byte range.
-
-    Message bounds follow ``mailbox.mbox``: a message starts at a "From " line and ends before
-    the next one, less the blank line that separates them; the "From " line itself is not
-    part of the message.
-    """
-
-    def __init__(self, handle: Any, start: int, end: int) -> None:
-        self._handle = handle
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            starts = list(from_lines(data, start, end))
-            bounds = [*starts[1:], end]
-            self.spans = []
-            for begin, stop in zip(starts, bounds, strict=True):
-                body = data.find(b"\n", begin, stop)
-                body = stop if body < 0 else body + 1
-                blank = stop - 1 >= body and data[stop - 2 : stop] == b"\n\n"
-                self.spans.append((body, stop - 1 if blank else stop))
-
-    def __len__(self) -> int:
-        return len(self.spans)
-
-    def get_file(self, key: int) -> _Part:
-        body, stop = self.spans[key]
-        return _Part(self._handle, body, stop)
+def range_spans(path: str | Path, start: int, end: int, tail: bool) -> list[Span]:
+    """The messages of the mbox byte range ``[start, end)`` (``start`` at a "From " line),
+    delimited as ``mbox_spans`` delimits them in the whole file; ``tail``: the range ends the
+    file, so its last message is the archive's last."""
+    spans: list[Span] = []
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        begin = start
+        for match in _NEXT_FROM.finditer(data, start, end):
+            at = match.start()  # the newline ending the line before "From "
+            blank = data[at - 1] == 0x0A  # that line is empty: the separator, not the message's
+            spans.append(Span(begin, at + (0 if blank else 1), False))
+            begin = at + 1
+        blank = end - start >= 2 and data[end - 2 : end] == b"\n\n"
+        spans.append(Span(begin, end - 1 if blank else end, tail))
+    return spans
 
 
 class MboxRangeReader(MboxReader):
@@ -86,18 +57,13 @@ class MboxRangeReader(MboxReader):
     def read(self, path: Path, config: IngestConfig) -> Iterator[ReadItem]:
         chunk = self.chunk
         try:
-            handle = path.open("rb")
-        except OSError as exc:
-            yield _record(path, None, UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+            spans = range_spans(path, chunk.start, chunk.end, chunk.tail)
+        except (OSError, ValueError) as exc:  # gone, or emptied since it was planned
+            location = Location(path=str(path), item=chunk.first_item)
+            yield QuarantineRecord(location=location, code=UNREADABLE, message=str(exc))
             return
-        with handle:
-            box = _MboxRange(handle, chunk.start, chunk.end)
-            last = len(box) - 1
-            for key in range(len(box)):
-                index = chunk.first_item + key
-                # The truncation check belongs to the file's last message only.
-                is_last = chunk.tail and key == last
-                yield self._read_one(box, key, path, index, is_last, config)  # type: ignore[arg-type]
+        for item in mbox_messages(path, spans, chunk.first_item, config):
+            yield item if isinstance(item, QuarantineRecord) else self._threaded(item)
 
 
 class MaildirRangeReader(MaildirReader):
@@ -129,12 +95,6 @@ class MaildirRangeReader(MaildirReader):
                 if isinstance(item, QuarantineRecord):
                     item = item.model_copy(update={"message": f"{item.message} (file {key})"})
                 yield item
-
-
-def _record(path: Path, item: int | None, code: str, message: str) -> QuarantineRecord:
-    return QuarantineRecord(
-        location=Location(path=str(path), item=item), code=code, message=message
-    )
 
 
 class ChunkIngest(IngestRun):
