@@ -76,3 +76,13 @@ def test_output_refuses_a_folder_that_is_not_one(tmp_path) -> None:
     with pytest.raises(DataError, match="not a `tonewatch score` output folder"):
         chunk_files(tmp_path)
     assert default_config().batch.chunk_turns > 0
+
+
+@pytest.mark.slow
+def test_output_merged_threads_are_the_conversations_of_one_ingest_run(scored) -> None:
+    archive, out, config = scored
+    merged = {c.id: [t.id for t in c.turns] for c, _ in read_scored(out, merge_threads=True)}
+    whole = {c.id: [t.id for t in c.turns] for c in ingest_paths([archive], config.ingest)}
+    assert merged == whole
+    parts = [c.id for c, _ in read_scored(out)]
+    assert len(parts) > len(set(parts))  # some threads were cut across chunks

@@ -12,13 +12,15 @@ tool reads the folder too: ``pyarrow.dataset.dataset("scored/chunks")``, DuckDB
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tonewatch.batch.rows import result_from_row, scored_conversations
 from tonewatch.batch.sink import CHUNKS, MANIFEST, SETTINGS, Manifest, chunk_path
 from tonewatch.config import IngestConfig
 from tonewatch.errors import DataError
+from tonewatch.ingest.merge import merge_fragments
 from tonewatch.ingest.roles import RoleAssigner
 from tonewatch.schema import Conversation, Participant, TurnResult
 
@@ -79,18 +81,52 @@ def linked_roles(outdir: str | Path) -> RoleAssigner:
 
 
 def read_scored(
-    outdir: str | Path, *, link_clients: bool = True
+    outdir: str | Path, *, link_clients: bool = True, merge_threads: bool = False
 ) -> Iterator[tuple[Conversation, list[TurnResult]]]:
-    """(conversation, one TurnResult per turn) pairs, in input order. A thread cut across
-    chunks comes as one pair per chunk, all with the thread's conversation id.
+    """(conversation, one TurnResult per turn) pairs, in input order.
 
     link_clients: give client keys as one ingest run over every input would (a chunk only
         knows the names and addresses it read; see ``linked_roles``).
+    merge_threads: a conversation cut across chunks (a long e-mail thread) comes as one pair
+        per chunk, all with its id; with ``merge_threads`` its parts are merged as ingest merges
+        a thread's fragments, and the pair comes when its last part is read (memory: the parts
+        of threads still open, and one counter per conversation id).
     """
     pairs = scored_conversations(_batches(outdir))  # type: ignore[arg-type]
+    if merge_threads:
+        pairs = _merged(pairs, _parts(outdir))
     if not link_clients:
         yield from pairs
         return
     assigner = linked_roles(outdir)
     for conversation, results in pairs:
         yield assigner(conversation), results
+
+
+def _parts(outdir: str | Path) -> Counter[str]:
+    """How many chunks each conversation id has rows in."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    parts: Counter[str] = Counter()
+    for path in chunk_files(outdir):
+        column = pq.read_table(path, columns=["conversation_id"]).column("conversation_id")
+        parts.update(pc.unique(column).to_pylist())
+    return parts
+
+
+def _merged(
+    pairs: Iterable[tuple[Conversation, list[TurnResult]]], parts: Counter[str]
+) -> Iterator[tuple[Conversation, list[TurnResult]]]:
+    waiting: dict[str, list[tuple[Conversation, list[TurnResult]]]] = {}
+    for conversation, results in pairs:
+        if parts[conversation.id] <= 1:
+            yield conversation, results
+            continue
+        found = waiting.setdefault(conversation.id, [])
+        found.append((conversation, results))
+        if len(found) == parts[conversation.id]:
+            del waiting[conversation.id]
+            merged = merge_fragments([part for part, _ in found])
+            by_id = {result.id: result for _, part_results in found for result in part_results}
+            yield merged, [by_id[turn.id] for turn in merged.turns if turn.id in by_id]
