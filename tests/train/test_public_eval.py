@@ -15,6 +15,7 @@ from tonewatch.classify.model import RedFlagModel
 from tonewatch.cli import app
 from tonewatch.schema import LABELS, TONES
 from tonewatch.train import benchmark_metrics as bm
+from tonewatch.train.model_card import render_model_card
 from tonewatch.train.public_eval import (
     BENCHMARKS,
     Scored,
@@ -140,6 +141,10 @@ def test_public_eval_cli_writes_results_and_refreshes_the_card(
     assert "demand_flag_rate_per_strategy" in saved["casino"]
     card = (model_dir / "README.md").read_text()
     assert "## Public benchmarks" in card and "| kocohub | ko |" in card
+    # Retrained in place: the old figures no longer describe the model, the card drops them.
+    meta = json.loads((model_dir / "meta.json").read_text())
+    (model_dir / "meta.json").write_text(json.dumps({**meta, "trained_at": "later"}))
+    assert "| kocohub | ko |" not in render_model_card(model_dir)
     bad = runner.invoke(app, ["evaluate", str(model_dir), "--data", "no-such-corpus"])
     assert bad.exit_code == 1 and "not a benchmark" in bad.output
 

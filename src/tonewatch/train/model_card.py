@@ -24,7 +24,11 @@ def render_model_card(model_dir: str | Path) -> str:
         keep_trailing_newline=True,
     )
     png = model_dir / "reliability.png"
-    public = _read_json(model_dir / "public-eval.json")
+    public = {
+        name: entry
+        for name, entry in (_read_json(model_dir / "public-eval.json") or {}).items()
+        if entry.get("trained_at") == meta.get("trained_at")  # stale after retraining
+    }
     transfer = model_dir / "transfer.md"
     return env.get_template("model_card.md.j2").render(
         meta=meta,

@@ -331,6 +331,7 @@ def run_benchmark(
         "published_source": bench.source,
         "note": bench.note,
         "model": f"{model.meta['name']}@{model.meta['version']}",
+        "trained_at": model.meta.get("trained_at"),  # a retrained model's card drops this entry
     }
     if bench.extra is not None:
         result.update(bench.extra(turns, scored, y))
