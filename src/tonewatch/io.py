@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
@@ -86,7 +86,13 @@ def _parquet_schema() -> Any:
     )
 
 
-def _to_row(conversation: Conversation) -> dict[str, Any]:
+def to_json(conversation: Conversation) -> str:
+    """One line of JSON Lines (without the line end)."""
+    return conversation.model_dump_json()
+
+
+def to_row(conversation: Conversation) -> dict[str, Any]:
+    """One Parquet row (``_parquet_schema``)."""
     row = conversation.model_dump(mode="json")  # JSON-safe meta, enums as strings
     row["meta"] = json.dumps(row["meta"], ensure_ascii=False)
     for turn in row["turns"]:
@@ -114,7 +120,13 @@ def _from_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Writer:
-    """Common part: the ``.partial`` file, renamed to ``path`` on a clean close."""
+    """Common part: the ``.partial`` file, renamed to ``path`` on a clean close.
+
+    ``write(c)`` is ``write_encoded(encode(c))``; ``encode`` is a plain function, so that a
+    pipeline can run it in worker processes and hand over only the result.
+    """
+
+    encode: Callable[[Conversation], Any]
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -122,6 +134,9 @@ class _Writer:
         self.count = 0
 
     def write(self, conversation: Conversation) -> None:
+        self.write_encoded(type(self).encode(conversation))
+
+    def write_encoded(self, encoded: Any) -> None:
         raise NotImplementedError
 
     def _close_file(self) -> None:
@@ -150,12 +165,14 @@ class _Writer:
 
 
 class JsonlWriter(_Writer):
+    encode = staticmethod(to_json)
+
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         self._handle = self.partial.open("w", encoding="utf-8")
 
-    def write(self, conversation: Conversation) -> None:
-        self._handle.write(conversation.model_dump_json())
+    def write_encoded(self, encoded: str) -> None:
+        self._handle.write(encoded)
         self._handle.write("\n")
         self.count += 1
 
@@ -166,6 +183,8 @@ class JsonlWriter(_Writer):
 class ParquetWriter(_Writer):
     """Streams conversations into row groups of at most ROW_GROUP_CONVERSATIONS / _TURNS."""
 
+    encode = staticmethod(to_row)
+
     def __init__(self, path: str | Path) -> None:
         import pyarrow.parquet as pq
 
@@ -175,9 +194,9 @@ class ParquetWriter(_Writer):
         self._rows: list[dict[str, Any]] = []
         self._turns = 0
 
-    def write(self, conversation: Conversation) -> None:
-        self._rows.append(_to_row(conversation))
-        self._turns += len(conversation.turns)
+    def write_encoded(self, encoded: dict[str, Any]) -> None:
+        self._rows.append(encoded)
+        self._turns += len(encoded["turns"])
         self.count += 1
         if len(self._rows) >= ROW_GROUP_CONVERSATIONS or self._turns >= ROW_GROUP_TURNS:
             self._flush()

@@ -52,6 +52,14 @@ def ingest_cli(
         help="JSON Lines of the inputs that could not be read; "
         "default: <output stem>.quarantine.jsonl.",
     ),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        "-j",
+        min=0,
+        help="Processes to use: large mboxes are parsed and conversations finished in "
+        "parallel, with the same output. 0: one per CPU; 1: everything in this process.",
+    ),
     config: Path = ConfigOption,
     overrides: list[str] = SetOption,
 ) -> None:
@@ -65,6 +73,7 @@ def ingest_cli(
     """
     from tqdm import tqdm
 
+    from tonewatch.ingest.parallel import default_workers
     from tonewatch.ingest.pipeline import IngestStats, ingest_to_file
     from tonewatch.ingest.roles import with_staff
 
@@ -89,6 +98,7 @@ def ingest_cli(
                 keep_quarantined=SHOW_QUARANTINED,
                 on_progress=on_progress,
                 on_conversation=lambda _: writing.update(),
+                workers=workers or default_workers(),
             )
         except OSError as exc:
             typer.secho(

@@ -108,7 +108,7 @@ class _EmailReader:
         return _too_large(where, config)
 
     def _threaded(self, message: ParsedMessage) -> Conversation:
-        return message.fragment(*message.thread(self.threads))
+        return message.threaded(self.threads)
 
 
 @readers.register("tonewatch.eml.v1")

@@ -179,9 +179,9 @@ def _timestamp(value: str | None, config: IngestConfig, notes: list[str]) -> dat
     return stamp
 
 
-class ParsedMessage(NamedTuple):
-    """One message read and cleaned, not yet threaded: plain data, so that a worker process
-    can parse and pickle it cheaply, and the run's thread index decide its thread."""
+class Envelope(NamedTuple):
+    """What threading and roles need of a message: its ids, subject and raw address headers
+    (participants are built from them, cached: the same people write again and again)."""
 
     path: str
     item: int | None
@@ -190,38 +190,57 @@ class ParsedMessage(NamedTuple):
     references: tuple[str, ...]
     in_reply_to: str | None
     subject: str | None
-    senders: tuple[str, ...]  # raw From, To and Cc values (participants are built cached)
+    senders: tuple[str, ...]  # raw From, To and Cc values
     recipients: tuple[str, ...]
     copied: tuple[str, ...]
-    speaker: str
-    text: str
-    timestamp: datetime | None
-    attachments: tuple[Attachment, ...]
-    meta: dict[str, Any]
 
     def participants(self) -> list[Participant]:
         return _participants(self.senders, self.recipients, self.copied)[0]
 
-    def thread(self, threads: ThreadIndex) -> tuple[str, str]:
-        """The thread id and how it was found (``ThreadIndex.assign``)."""
+    def thread(
+        self, threads: ThreadIndex, people: list[Participant] | None = None
+    ) -> tuple[str, str]:
+        """The thread id and how it was found (``ThreadIndex.assign``); ``people``: the
+        message's ``participants()``, when already known."""
         return threads.assign(
             self.message_id,
             self.references,
             self.in_reply_to,
             self.subject,
-            [a for p in self.participants() for a in p.addresses],
+            [a for p in people or self.participants() for a in p.addresses],
             fallback=self.fallback_key,
         )
 
+
+class ParsedMessage(NamedTuple):
+    """One message read and cleaned, not yet threaded: plain data, so that a worker process
+    can parse it and pickle it cheaply, and the run's thread index decide its thread from the
+    envelope alone."""
+
+    envelope: Envelope
+    speaker: str
+    text: str
+    timestamp: datetime | None
+    attachments: tuple[Attachment, ...]
+    meta: dict[str, Any]
+    lang: str = "und"  # set when a worker process identifies it along with the parsing
+    lang_confidence: float = 0.0
+
+    def threaded(self, threads: ThreadIndex) -> Conversation:
+        return self.fragment(*self.envelope.thread(threads))
+
     def fragment(self, thread: str, how: str) -> Conversation:
         """The one-turn Conversation fragment of the message, in thread ``thread``."""
-        where = Location(path=self.path, item=self.item, message_id=self.message_id)
+        envelope = self.envelope
+        where = Location(path=envelope.path, item=envelope.item, message_id=envelope.message_id)
         turn = Turn(
-            id="m-" + stable_id(self.message_id or self.fallback_key),
+            id="m-" + stable_id(envelope.message_id or envelope.fallback_key),
             speaker=self.speaker,
             text=self.text,
             timestamp=self.timestamp,
             source=where,
+            lang=self.lang,
+            lang_confidence=self.lang_confidence,
             attachments=self.attachments,
             meta=self.meta,
         )
@@ -229,10 +248,10 @@ class ParsedMessage(NamedTuple):
             id=thread,
             channel=Channel.email,
             client_key="",
-            participants=tuple(self.participants()),
+            participants=tuple(envelope.participants()),
             turns=(turn,),
             source=where,
-            subject=self.subject,
+            subject=envelope.subject,
             meta={"thread_by": how},
         )
 
@@ -248,9 +267,7 @@ def parse_message(
     """Parse one message found at ``path`` (message ``item`` of an archive) and thread it;
     ``fallback_key`` names it when it has no Message-ID (file and index)."""
     parsed = read_message(data, path, item, config, fallback_key)
-    if isinstance(parsed, QuarantineRecord):
-        return parsed
-    return parsed.fragment(*parsed.thread(threads))
+    return parsed if isinstance(parsed, QuarantineRecord) else parsed.threaded(threads)
 
 
 def read_message(
@@ -321,7 +338,7 @@ def _parse(
     }
     if notes:
         meta["notes"] = notes
-    return ParsedMessage(
+    envelope = Envelope(
         path=path,
         item=item,
         message_id=message_id,
@@ -332,6 +349,9 @@ def _parse(
         senders=senders,
         recipients=recipients,
         copied=copied,
+    )
+    return ParsedMessage(
+        envelope=envelope,
         speaker=(sender.name or sender.addresses[0]) if sender else "unknown",
         text=reply.text,
         timestamp=timestamp,

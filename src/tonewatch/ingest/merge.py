@@ -6,10 +6,15 @@ and the messages of one thread may lie anywhere in an archive or in other files.
 SQLite file past ``memory_fragments``; ``groups()`` then gives each conversation's fragments in
 the order they were read, conversations in order of first appearance. Memory stays flat in
 the archive's size: at most ``memory_fragments`` fragments (or one conversation) at a time.
+
+A fragment is spooled as a ``Conversation`` or, from the parallel email path, as a pickled
+``ParsedMessage`` with its thread (plain data, pickled once in the worker process that parsed
+it); ``entries()`` hands the stored form on as it is, for worker processes to rebuild.
 """
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -19,6 +24,18 @@ from pathlib import Path
 from tonewatch.schema import Conversation, Participant, Turn
 
 INSERT_BATCH = 1000
+
+# How a fragment is stored: a Conversation as JSON (how: None); a ParsedMessage pickled, with
+# how its thread was found (``ThreadIndex.assign``), which its fragment records.
+Entry = tuple[str | None, str | bytes]
+
+
+def rebuild(conversation_id: str, entry: Entry) -> Conversation:
+    """The fragment an ``entries()`` entry holds."""
+    how, data = entry
+    if how is None:
+        return Conversation.model_validate_json(data)
+    return pickle.loads(data).fragment(conversation_id, how)  # noqa: S301 - this run's own
 
 
 class FragmentSpool:
@@ -31,11 +48,12 @@ class FragmentSpool:
     def __init__(self, directory: str | Path | None = None, memory_fragments: int = 5000) -> None:
         self.directory = directory
         self.memory_fragments = memory_fragments
-        self._memory: dict[str, list[Conversation]] = {}
+        # In memory: a Conversation, or the Entry of a threaded message.
+        self._memory: dict[str, list[Conversation | Entry]] = {}
         self._count = 0
         self._db: sqlite3.Connection | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
-        self._pending: list[tuple[str, int, str]] = []
+        self._pending: list[tuple[str, int, str | None, str | bytes]] = []
 
     def __len__(self) -> int:
         return self._count
@@ -45,14 +63,21 @@ class FragmentSpool:
         return self._db is not None
 
     def add(self, fragment: Conversation) -> None:
+        self._add(fragment.id, fragment)
+
+    def add_message(self, conversation_id: str, how: str, message: bytes) -> None:
+        """A pickled ``ParsedMessage`` threaded into ``conversation_id`` (``how``: see
+        ``ThreadIndex.assign``)."""
+        self._add(conversation_id, (how, message))
+
+    def _add(self, conversation_id: str, item: Conversation | Entry) -> None:
         self._count += 1
         if self._db is None:
-            self._memory.setdefault(fragment.id, []).append(fragment)
+            self._memory.setdefault(conversation_id, []).append(item)
             if self._count > self.memory_fragments:
                 self._spill()
             return
-        # JSON, not pickle: pydantic's own JSON is ~5x faster both ways on these models.
-        self._pending.append((fragment.id, self._count, fragment.model_dump_json()))
+        self._pending.append((conversation_id, self._count, *_stored(item)))
         if len(self._pending) >= INSERT_BATCH:
             self._flush()
 
@@ -63,26 +88,40 @@ class FragmentSpool:
         db.execute("PRAGMA synchronous = OFF")
         db.execute("PRAGMA temp_store = FILE")
         db.execute("PRAGMA cache_size = -16000")  # 16 MB page cache: bounded, not the archive
-        db.execute("CREATE TABLE fragment (conversation TEXT, seq INTEGER, data TEXT)")
+        db.execute("CREATE TABLE fragment (conversation TEXT, seq INTEGER, how TEXT, data BLOB)")
         self._db = db
         seq = 0
-        for fragments in self._memory.values():
-            for fragment in fragments:
+        for conversation_id, items in self._memory.items():
+            for item in items:
                 seq += 1
-                self._pending.append((fragment.id, seq, fragment.model_dump_json()))
+                self._pending.append((conversation_id, seq, *_stored(item)))
         self._memory.clear()
         self._flush()
 
     def _flush(self) -> None:
         assert self._db is not None
         with self._db:
-            self._db.executemany("INSERT INTO fragment VALUES (?, ?, ?)", self._pending)
+            self._db.executemany("INSERT INTO fragment VALUES (?, ?, ?, ?)", self._pending)
         self._pending.clear()
 
     def groups(self) -> Iterator[list[Conversation]]:
         """Each conversation's fragments in reading order; conversations by first appearance."""
         if self._db is None:
-            yield from self._memory.values()
+            for conversation_id, items in self._memory.items():
+                yield [
+                    item if isinstance(item, Conversation) else rebuild(conversation_id, item)
+                    for item in items
+                ]
+            return
+        for conversation_id, entries in self.entries():
+            yield [rebuild(conversation_id, entry) for entry in entries]
+
+    def entries(self) -> Iterator[tuple[str, list[Entry]]]:
+        """``groups()`` as stored: each conversation id with its fragments' entries, for
+        ``rebuild`` (in another process)."""
+        if self._db is None:
+            for conversation_id, items in self._memory.items():
+                yield conversation_id, [_stored(item) for item in items]
             return
         self._flush()
         db = self._db
@@ -92,19 +131,19 @@ class FragmentSpool:
             "FROM fragment GROUP BY conversation"
         )
         rows = db.execute(
-            "SELECT f.conversation, f.data FROM first JOIN fragment AS f "
+            "SELECT f.conversation, f.how, f.data FROM first JOIN fragment AS f "
             "ON f.conversation = first.conversation ORDER BY first.seq, f.seq"
         )
         current: str | None = None
-        group: list[Conversation] = []
-        for conversation, data in rows:
+        group: list[Entry] = []
+        for conversation, how, data in rows:
             if conversation != current and group:
-                yield group
+                yield current, group  # type: ignore[misc]
                 group = []
             current = conversation
-            group.append(Conversation.model_validate_json(data))
+            group.append((how, data))
         if group:
-            yield group
+            yield current, group  # type: ignore[misc]
 
     def close(self) -> None:
         if self._db is not None:
@@ -114,6 +153,13 @@ class FragmentSpool:
             self._tempdir.cleanup()
             self._tempdir = None
         self._memory.clear()
+
+
+def _stored(item: Conversation | Entry) -> Entry:
+    if isinstance(item, Conversation):
+        # JSON, not pickle: pydantic's own JSON is ~5x faster both ways on these models.
+        return None, item.model_dump_json()
+    return item
 
 
 def merge_fragments(fragments: Sequence[Conversation]) -> Conversation:

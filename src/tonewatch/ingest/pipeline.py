@@ -11,9 +11,11 @@
    (``merge.merge_fragments``), then ``RoleAssigner`` and ``LanguageIdentifier`` label them.
 
 Conversations come out only after step 3 ends, because a thread's messages may be anywhere in
-the inputs. Nothing that goes wrong in one input stops the run: the reader's own quarantine
-records, files no reader claims, empty files and a reader that crashes all become
-``QuarantineRecord``s passed to ``on_quarantine`` (codes I2xx here; readers use I0xx/I1xx).
+the inputs. With ``workers`` > 1, large mboxes are parsed and the conversations finished in
+worker processes (``parallel``), with the same results. Nothing that goes wrong in one input
+stops the run: the reader's own quarantine records, files no reader claims, empty files and a
+reader that crashes all become ``QuarantineRecord``s passed to ``on_quarantine`` (codes I2xx
+here; readers use I0xx/I1xx).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tonewatch.config import IngestConfig
 from tonewatch.errors import IngestError
@@ -35,6 +38,9 @@ from tonewatch.ingest.threads import ThreadIndex
 from tonewatch.io import Format, open_writer
 from tonewatch.schema import Conversation, Location, QuarantineRecord
 
+if TYPE_CHECKING:
+    from tonewatch.ingest.parallel import WorkerPool
+
 UNKNOWN_FORMAT = "I201"  # no reader recognises the file
 EMPTY_FILE = "I202"  # a file without a byte
 UNREADABLE = "I203"  # missing, or cannot be opened (permissions); shared with sniff.NOT_FOUND
@@ -44,7 +50,9 @@ MERGE_FAILED = "I206"  # a conversation's fragments could not be merged or label
 
 QuarantineCallback = Callable[[QuarantineRecord], None]
 ProgressCallback = Callable[["IngestStats", Path | None], None]
+Encode = Callable[[Conversation], Any]
 PROGRESS_EVERY = 500  # fragments between progress calls
+MBOX_READER = "tonewatch.mbox.v1"
 
 
 @dataclass
@@ -62,6 +70,12 @@ class IngestStats:
     roles: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
 
+    def add_conversation(self, turns: int, languages: list[str], roles: list[str]) -> None:
+        self.conversations += 1
+        self.turns += turns
+        self.languages.update(languages)
+        self.roles.update(roles)
+
 
 class IngestRun:
     """One ingest run; call it with paths to stream the conversations.
@@ -71,6 +85,8 @@ class IngestRun:
     on_progress: called with the stats while inputs are read (every file, and every
         PROGRESS_EVERY fragments), with the path being read.
     spool_dir / memory_fragments: see ``FragmentSpool``.
+    workers: processes to use; above 1, large mboxes are parsed and conversations finished in
+        that many worker processes (``parallel``), with the same results.
     """
 
     def __init__(
@@ -81,18 +97,26 @@ class IngestRun:
         on_progress: ProgressCallback | None = None,
         spool_dir: str | Path | None = None,
         memory_fragments: int = 5000,
+        workers: int = 1,
     ) -> None:
         self.config = config
         self.on_quarantine = on_quarantine
         self.on_progress = on_progress
         self.spool_dir = spool_dir
         self.memory_fragments = memory_fragments
+        self.workers = workers
         self.readers: list[Reader] = _share_thread_index(load_readers())
         self.roles = RoleAssigner.from_config(config)
         self.langid = LanguageIdentifier.from_config(config)
         self.stats = IngestStats()
+        self._pool: WorkerPool | None = None
 
     def __call__(self, paths: Iterable[str | Path]) -> Iterator[Conversation]:
+        return self.run(paths, None)
+
+    def run(self, paths: Iterable[str | Path], encode: Encode | None) -> Iterator[Any]:
+        """The conversations of ``paths``, each passed through ``encode`` (a picklable
+        function: with workers it runs in them), or as they are when ``encode`` is None."""
         spool = FragmentSpool(self.spool_dir, self.memory_fragments)
         try:
             for found in discover(paths):
@@ -100,31 +124,51 @@ class IngestRun:
                     self._quarantine(found)
                     continue
                 self.stats.inputs += 1
-                for fragment in self.read_input(found):
-                    self.roles.observe(fragment)
-                    spool.add(fragment)
-                    self.stats.fragments += 1
-                    if self.on_progress and self.stats.fragments % PROGRESS_EVERY == 0:
-                        self.on_progress(self.stats, found)
+                if self.workers > 1:
+                    self._read_with_workers(found, spool)
+                else:
+                    self._spool(self.read_input(found), spool, found)
                 if self.on_progress:
                     self.on_progress(self.stats, found)
+            if self.workers > 1 and spool.on_disk:
+                yield from self._finish_with_workers(spool, encode)
+                return
             for fragments in spool.groups():
                 conversation = self._finish(fragments)
                 if conversation is not None:
-                    yield conversation
+                    yield conversation if encode is None else encode(conversation)
         finally:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
             spool.close()
+
+    def _spool(self, fragments: Iterable[Conversation], spool: FragmentSpool, path: Path) -> None:
+        for fragment in fragments:
+            self.roles.observe(fragment)
+            spool.add(fragment)
+            self._counted(path)
+
+    def _counted(self, path: Path) -> None:
+        self.stats.fragments += 1
+        if self.on_progress and self.stats.fragments % PROGRESS_EVERY == 0:
+            self.on_progress(self.stats, path)
 
     def read_input(self, path: Path) -> Iterator[Conversation]:
         """The fragments one reader yields for ``path``; everything else is quarantined."""
+        reader = self._choose(path)
+        if reader is not None:
+            yield from self._guarded(reader, path)
+
+    def _choose(self, path: Path) -> Reader | None:
         try:
             head = read_head(path, SNIFF_BYTES)
         except OSError as exc:
             self._quarantine(_record(path, UNREADABLE, f"cannot open: {exc.strerror or exc}"))
-            return
+            return None
         if not head and path.is_file():
             self._quarantine(_record(path, EMPTY_FILE, "empty file: nothing to read"))
-            return
+            return None
         reader, _score = choose_reader(path, head, self.readers)
         if reader is None:
             self._quarantine(
@@ -136,10 +180,65 @@ class IngestRun:
                     "transcript (WebVTT, SRT, speaker text, ASR JSON)",
                 )
             )
-            return
+            return None
         self.stats.read += 1
         self.stats.readers[reader.name] += 1
-        yield from self._guarded(reader, path)
+        return reader
+
+    def _read_with_workers(self, path: Path, spool: FragmentSpool) -> None:
+        """Read one input; a large mbox is parsed by the workers and threaded here, in file
+        order, with the index the email readers share (so thread ids do not change)."""
+        from tonewatch.ingest.email import check_mbox
+        from tonewatch.ingest.mbox import mbox_spans
+        from tonewatch.ingest.parallel import MIN_MBOX_BYTES
+
+        reader = self._choose(path)
+        if reader is None:
+            return
+        if reader.name != MBOX_READER or path.stat().st_size < MIN_MBOX_BYTES:
+            self._spool(self._guarded(reader, path), spool, path)
+            return
+        problem = check_mbox(path)
+        if problem is not None:
+            self._quarantine(problem)
+            return
+        threads: ThreadIndex = reader.threads  # type: ignore[attr-defined]
+        items = 0
+        try:
+            for item in self._workers().read_mbox(path, mbox_spans(path)):
+                items += 1
+                if isinstance(item, QuarantineRecord):
+                    self._quarantine(item)
+                    continue
+                envelope, message = item
+                people = envelope.participants()
+                thread, how = envelope.thread(threads, people)
+                self.roles.observe_people(people)
+                spool.add_message(thread, how, message)
+                self._counted(path)
+        except Exception as exc:  # as _guarded: a failure ends this input, not the run
+            self._quarantine(_reader_failed(path, reader, items, exc))
+
+    def _finish_with_workers(self, spool: FragmentSpool, encode: Encode | None) -> Iterator[Any]:
+        from tonewatch.ingest.parallel import conversation_json
+
+        results = self._workers().finish(
+            spool.entries(), self.roles.index, encode or conversation_json, self.spool_dir
+        )
+        for result in results:
+            if isinstance(result, QuarantineRecord):
+                self._quarantine(result)
+                continue
+            payload, counts = result
+            self.stats.add_conversation(*counts)
+            yield payload if encode else Conversation.model_validate_json(payload)
+
+    def _workers(self) -> WorkerPool:
+        if self._pool is None:
+            from tonewatch.ingest.parallel import WorkerPool
+
+            self._pool = WorkerPool(self.workers, self.config)
+        return self._pool
 
     def _guarded(self, reader: Reader, path: Path) -> Iterator[Conversation]:
         items = 0
@@ -164,34 +263,15 @@ class IngestRun:
                 QuarantineRecord(location=exc.location, code=exc.code, message=exc.detail)
             )
         except Exception as exc:  # a reader bug must not end the run; say where it happened
-            self._quarantine(
-                _record(
-                    path,
-                    READER_FAILED,
-                    f"reader {reader.name} failed after {items} item(s) "
-                    f"({type(exc).__name__}: {exc}); the rest of this file is not read",
-                )
-            )
+            self._quarantine(_reader_failed(path, reader, items, exc))
 
     def _finish(self, fragments: list[Conversation]) -> Conversation | None:
         try:
-            conversation = self.langid.annotate(self.roles(merge_fragments(fragments)))
+            conversation = finish(fragments, self.roles, self.langid)
         except Exception as exc:
-            first = fragments[0]
-            self._quarantine(
-                QuarantineRecord(
-                    location=first.source,
-                    code=MERGE_FAILED,
-                    message=f"conversation {first.id!r} ({len(fragments)} fragment(s)) could "
-                    f"not be merged ({type(exc).__name__}: {exc})",
-                )
-            )
+            self._quarantine(merge_failed(fragments, exc))
             return None
-        stats = self.stats
-        stats.conversations += 1
-        stats.turns += len(conversation.turns)
-        stats.languages.update(turn.lang for turn in conversation.turns)
-        stats.roles.update(turn.role.value for turn in conversation.turns)
+        self.stats.add_conversation(*summary(conversation))
         return conversation
 
     def _quarantine(self, record: QuarantineRecord) -> None:
@@ -209,6 +289,38 @@ def _share_thread_index(readers: list[Reader]) -> list[Reader]:
         if isinstance(getattr(reader, "threads", None), ThreadIndex):
             reader.threads = shared  # type: ignore[attr-defined]
     return readers
+
+
+def finish(
+    fragments: list[Conversation], roles: RoleAssigner, langid: LanguageIdentifier
+) -> Conversation:
+    """One conversation's fragments merged, with roles, client key and languages."""
+    return langid.annotate(roles(merge_fragments(fragments)))
+
+
+def summary(conversation: Conversation) -> tuple[int, list[str], list[str]]:
+    """What ``IngestStats.add_conversation`` counts of a conversation."""
+    turns = conversation.turns
+    return len(turns), [t.lang for t in turns], [t.role.value for t in turns]
+
+
+def merge_failed(fragments: list[Conversation], exc: Exception) -> QuarantineRecord:
+    first = fragments[0]
+    return QuarantineRecord(
+        location=first.source,
+        code=MERGE_FAILED,
+        message=f"conversation {first.id!r} ({len(fragments)} fragment(s)) could "
+        f"not be merged ({type(exc).__name__}: {exc})",
+    )
+
+
+def _reader_failed(path: Path, reader: Reader, items: int, exc: Exception) -> QuarantineRecord:
+    return _record(
+        path,
+        READER_FAILED,
+        f"reader {reader.name} failed after {items} item(s) "
+        f"({type(exc).__name__}: {exc}); the rest of this file is not read",
+    )
 
 
 def _record(path: Path, code: str, message: str) -> QuarantineRecord:
@@ -260,11 +372,14 @@ def ingest_to_file(
     quarantine: str | Path | None = None,
     keep_quarantined: int = 20,
     on_progress: ProgressCallback | None = None,
-    on_conversation: Callable[[Conversation], None] | None = None,
+    on_conversation: Callable[[IngestStats], None] | None = None,
+    workers: int = 1,
 ) -> IngestResult:
     """Ingest ``paths`` into ``output`` (JSON Lines or Parquet) and the quarantine records
     into ``quarantine`` (JSON Lines; default ``<output stem>.quarantine.jsonl``).
 
+    on_conversation: called with the stats after each conversation is written.
+    workers: processes to use (``IngestRun``); the output is the same for any number.
     The output is written to ``<output>.partial`` and renamed at the end, so an interrupted
     run leaves no half file. Raises OSError when the output cannot be written.
     """
@@ -278,9 +393,11 @@ def ingest_to_file(
             if len(first) < keep_quarantined:
                 first.append(record)
 
-        run = IngestRun(config, on_quarantine=on_quarantine, on_progress=on_progress)
-        for conversation in run(paths):
-            writer.write(conversation)
+        run = IngestRun(
+            config, on_quarantine=on_quarantine, on_progress=on_progress, workers=workers
+        )
+        for encoded in run.run(paths, writer.encode):
+            writer.write_encoded(encoded)
             if on_conversation is not None:
-                on_conversation(conversation)
+                on_conversation(run.stats)
     return IngestResult(run.stats, output, quarantine, first)

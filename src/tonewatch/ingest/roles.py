@@ -249,12 +249,15 @@ class RoleAssigner:
         self.index = index if index is not None else ClientIndex()
 
     @classmethod
-    def from_config(cls, config: IngestConfig) -> RoleAssigner:
-        return cls(StaffDirectory.from_config(config))
+    def from_config(cls, config: IngestConfig, index: ClientIndex | None = None) -> RoleAssigner:
+        return cls(StaffDirectory.from_config(config), index)
 
     def observe(self, conversation: Conversation) -> None:
         """Learn the name-address links of the conversation's non-staff participants."""
-        for participant in conversation.participants:
+        self.observe_people(conversation.participants)
+
+    def observe_people(self, participants: Iterable[Participant]) -> None:
+        for participant in participants:
             identity = Identity.of(participant.name, participant.addresses)
             if not self.staff.is_staff(identity):
                 self.index.observe(identity)

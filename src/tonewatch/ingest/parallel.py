@@ -1,0 +1,203 @@
+"""The ingest stage on several processes: parsing, language ID, merging and output encoding
+run in worker processes; the parent keeps everything that depends on reading order.
+
+Two phases, as in the one-process run (``pipeline.IngestRun``):
+
+1. Reading. A large mbox is cut into runs of messages at its "From " lines
+   (``mbox.mbox_spans``, streamed); workers parse each run, identify each message's language
+   and pickle the ``ParsedMessage``, sending it with its ``Envelope``. The parent takes the
+   runs back in file order and threads every message with the run's one ``ThreadIndex``, so
+   thread ids are those of the one-process run whatever the number of workers; it spools the
+   pickled message as it came. Other inputs are read in the parent, as before.
+2. Finishing. Once everything is read, the spool's conversations go to the workers in
+   batches; each merges its fragments, assigns roles (with the client index learnt in phase 1,
+   shared through a file) and encodes the result for the writer (JSON text, a Parquet row).
+   The parent writes the batches back in order.
+
+At most ``AHEAD`` tasks per worker are in flight, so memory stays flat. Workers are spawned
+(not forked: the parent may run threads, e.g. a progress bar) once per run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from tonewatch.config import IngestConfig
+from tonewatch.ingest.email import mbox_messages
+from tonewatch.ingest.email_message import Envelope, ParsedMessage
+from tonewatch.ingest.langid import LanguageIdentifier
+from tonewatch.ingest.mbox import Span
+from tonewatch.ingest.merge import Entry, rebuild
+from tonewatch.ingest.pipeline import finish, merge_failed, summary
+from tonewatch.ingest.roles import ClientIndex, RoleAssigner
+from tonewatch.schema import Conversation, QuarantineRecord
+
+CHUNK_MESSAGES = 400  # messages per reading task: ~50 ms of work, small next to its IPC cost
+BATCH_FRAGMENTS = 800  # fragments per finishing task
+AHEAD = 3  # tasks in flight per worker: enough to keep them busy, bounded for memory
+MIN_MBOX_BYTES = 8 << 20  # smaller mboxes are read in the parent: not worth the round trips
+
+Encode = Callable[[Conversation], Any]
+Summary = tuple[int, list[str], list[str]]  # turns, their languages, their roles
+Task = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def conversation_json(conversation: Conversation) -> str:
+    return conversation.model_dump_json()
+
+
+class WorkerPool:
+    """Worker processes for one run; ``close()`` ends them."""
+
+    def __init__(self, workers: int, config: IngestConfig) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(config,),
+        )
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _ordered(
+        self, tasks: Iterable[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> Iterator[Any]:
+        """The results of ``tasks`` in submission order, at most AHEAD per worker in flight."""
+        pending: deque[Future[Any]] = deque()
+        try:
+            for function, args in tasks:
+                pending.append(self._executor.submit(function, *args))
+                if len(pending) >= AHEAD * self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:  # the consumer stopped early or a task failed: drop what is queued
+            for future in pending:
+                future.cancel()
+
+    def read_mbox(
+        self, path: Path, spans: Iterable[Span]
+    ) -> Iterator[tuple[Envelope, bytes] | QuarantineRecord]:
+        """The messages of an mbox in file order: each one's envelope and the pickled
+        ``ParsedMessage``, with its language."""
+        tasks = (
+            (_read_chunk, (str(path), first, chunk))
+            for first, chunk in _chunks(spans, CHUNK_MESSAGES)
+        )
+        for items in self._ordered(tasks):
+            yield from items
+
+    def finish(
+        self,
+        groups: Iterable[tuple[str, list[Entry]]],
+        index: ClientIndex,
+        encode: Encode,
+        scratch: str | Path | None,
+    ) -> Iterator[tuple[Any, Summary] | QuarantineRecord]:
+        """Each conversation of ``groups`` finished and encoded (or quarantined), in order."""
+        fd, index_path = _dump_index(index, scratch)
+        try:
+            tasks = ((_finish_batch, (index_path, batch, encode)) for batch in _batches(groups))
+            for results in self._ordered(tasks):
+                yield from results
+        finally:
+            os.close(fd)
+            os.unlink(index_path)
+
+
+def _chunks(spans: Iterable[Span], size: int) -> Iterator[tuple[int, list[Span]]]:
+    """Runs of ``size`` spans with the 1-based number of each run's first message."""
+    iterator = iter(spans)
+    first = 1
+    while chunk := list(islice(iterator, size)):
+        yield first, chunk
+        first += len(chunk)
+
+
+def _batches(groups: Iterable[tuple[str, list[Entry]]]) -> Iterator[list[tuple[str, list[Entry]]]]:
+    batch: list[tuple[str, list[Entry]]] = []
+    fragments = 0
+    for group in groups:
+        batch.append(group)
+        fragments += len(group[1])
+        if fragments >= BATCH_FRAGMENTS:
+            yield batch
+            batch, fragments = [], 0
+    if batch:
+        yield batch
+
+
+def _dump_index(index: ClientIndex, scratch: str | Path | None) -> tuple[int, str]:
+    """The client index in a temporary file, which each worker loads once."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="tonewatch-clients-", suffix=".pickle", dir=scratch)
+    with open(fd, "wb", closefd=False) as handle:
+        pickle.dump(index, handle, pickle.HIGHEST_PROTOCOL)
+    return fd, name
+
+
+# -- in the worker processes -------------------------------------------------------------------
+
+_config: IngestConfig | None = None
+_langid: LanguageIdentifier | None = None
+_roles: tuple[str, RoleAssigner] | None = None  # (index file, assigner with that index)
+
+
+def _start_worker(config: IngestConfig) -> None:
+    global _config, _langid
+    _config = config
+    _langid = LanguageIdentifier.from_config(config)
+    _langid("warm up")  # loads the fastText model now, not inside the first task
+
+
+def _read_chunk(
+    path: str, first: int, spans: list[Span]
+) -> list[tuple[Envelope, bytes] | QuarantineRecord]:
+    assert _config is not None and _langid is not None
+    items: list[tuple[Envelope, bytes] | QuarantineRecord] = []
+    for item in mbox_messages(Path(path), spans, first, _config):
+        if isinstance(item, ParsedMessage):
+            guess = _langid(item.text)
+            item = item._replace(lang=guess.lang, lang_confidence=guess.confidence)
+            items.append((item.envelope, pickle.dumps(item, pickle.HIGHEST_PROTOCOL)))
+        else:
+            items.append(item)
+    return items
+
+
+def _finish_batch(
+    index_path: str, batch: list[tuple[str, list[Entry]]], encode: Encode
+) -> list[tuple[Any, Summary] | QuarantineRecord]:
+    global _roles
+    assert _config is not None and _langid is not None
+    if _roles is None or _roles[0] != index_path:
+        with open(index_path, "rb") as handle:
+            index = pickle.load(handle)  # noqa: S301 - written by the parent of this worker
+        _roles = (index_path, RoleAssigner.from_config(_config, index))
+    roles = _roles[1]
+    results: list[tuple[Any, Summary] | QuarantineRecord] = []
+    for conversation_id, entries in batch:
+        fragments = [rebuild(conversation_id, entry) for entry in entries]
+        try:
+            conversation = finish(fragments, roles, _langid)
+        except Exception as exc:  # noqa: BLE001 - reported as the one-process run reports it
+            results.append(merge_failed(fragments, exc))
+            continue
+        results.append((encode(conversation), summary(conversation)))
+    return results

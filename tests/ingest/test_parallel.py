@@ -1,0 +1,135 @@
+"""Ingest with worker processes gives what the one-process run gives, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tonewatch.cli import app
+from tonewatch.config import IngestConfig, default_config
+from tonewatch.ingest import parallel
+from tonewatch.ingest.pipeline import IngestRun, IngestStats
+from tonewatch.ingest.roles import with_staff
+from tonewatch.io import to_json
+from tonewatch.schema import Conversation, QuarantineRecord
+
+
+@pytest.fixture(scope="module")
+def config(fixtures_dir: Path) -> IngestConfig:
+    return with_staff(default_config().ingest, fixtures_dir / "staff.toml")
+
+
+def _archive(path: Path, bodies: list[str], seed: int = 3) -> None:
+    """Enron bodies as an mbox that exercises every threading rule: roots, replies linked by
+    References, replies linked only by a "Re:" subject (threaded by subject and participants),
+    replies to those, messages without a Message-ID, a corrupt message, and a truncated end."""
+    rng = random.Random(seed)
+    start = datetime(2001, 5, 1, 9, tzinfo=UTC)
+    roots: list[tuple[str, str, str]] = []  # (message id, subject, client)
+    parts = []
+    for number, body in enumerate(bodies):
+        client = f"client{rng.randrange(12)}@enron.com"
+        headers = [
+            f"Date: {(start + timedelta(minutes=number)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        ]
+        if number % 50 != 7:
+            headers.append(f"Message-ID: <m{number}@enron.com>")
+        kind = rng.random()
+        if roots and kind < 0.3:  # a reply that keeps References
+            root, subject, client = rng.choice(roots)
+            sender = "desk@acme.example"
+            headers += [f"In-Reply-To: <{root}>", f"References: <{root}>"]
+            subject = "Re: " + subject
+        elif roots and kind < 0.45:  # a client's "Re:" without any reference
+            _, subject, client = rng.choice(roots)
+            sender, subject = client, "RE: " + subject
+        else:
+            subject = f"Deal {number % 40}"
+            sender = client
+            roots.append((f"m{number}@enron.com", subject, client))
+        to = "support@acme.example" if sender == client else client
+        headers += [f"From: {sender}", f"To: {to}", f"Subject: {subject}"]
+        if number == 123:
+            headers = ["garbage without any header"]
+        body = "\n".join(
+            ">" + line if line.startswith("From ") else line for line in body.split("\n")
+        )
+        parts.append(
+            f"From {sender} Tue May  1 09:00:00 2001\n" + "\n".join(headers) + "\n\n" + body + "\n"
+        )
+    path.write_text("\n".join(parts).rstrip("\n"), encoding="utf-8")  # the last one: truncated
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+    lines = (shared_datasets / "aeslc-enron" / "aeslc_enron_emails.jsonl").open(encoding="utf-8")
+    bodies = [json.loads(next(lines))["body"] for _ in range(400)]
+    path = tmp_path_factory.mktemp("parallel") / "enron.mbox"
+    _archive(path, bodies)
+    return path
+
+
+@pytest.fixture
+def small_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many small tasks (the parent cuts them), so ordering across them is exercised."""
+    monkeypatch.setattr(parallel, "MIN_MBOX_BYTES", 0)
+    monkeypatch.setattr(parallel, "CHUNK_MESSAGES", 7)
+    monkeypatch.setattr(parallel, "BATCH_FRAGMENTS", 11)
+
+
+def _run(
+    archive: Path, config: IngestConfig, workers: int, decoded: bool = False
+) -> tuple[list[object], list[QuarantineRecord], IngestStats]:
+    records: list[QuarantineRecord] = []
+    run = IngestRun(config, on_quarantine=records.append, memory_fragments=50, workers=workers)
+    output = list(run(archive.parent.glob("*.mbox")) if decoded else run.run([archive], to_json))
+    return output, records, run.stats
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("small_tasks")
+def test_parallel_output_equals_the_one_process_run(archive: Path, config: IngestConfig) -> None:
+    alone = _run(archive, config, workers=1)
+    assert _run(archive, config, workers=2) == alone
+    output, records, stats = alone
+    assert [r.code for r in records] == ["I003", "I004"]  # the corrupt and the truncated one
+    assert stats.roles.keys() == {"client", "agent"} and stats.turns == 398
+    conversations = [Conversation.model_validate_json(line) for line in output]
+    # Replies linked only by subject joined their thread (the subject index is order-bound).
+    assert any(
+        len(c.turns) > 1
+        and any(t.meta["subject"].startswith("RE: ") and not t.meta["references"] for t in c.turns)
+        for c in conversations
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("small_tasks")
+def test_parallel_run_yields_the_same_conversations(archive: Path, config: IngestConfig) -> None:
+    assert _run(archive, config, workers=2, decoded=True) == _run(
+        archive, config, workers=1, decoded=True
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("small_tasks")
+def test_parallel_cli_workers_option_writes_the_same_file(
+    archive: Path, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    runner = CliRunner()
+    staff = fixtures_dir / "staff.toml"
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.jsonl"
+        result = runner.invoke(
+            app, ["ingest", str(archive), "-o", str(out), "--staff", str(staff), "-j", workers]
+        )
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "w1.jsonl").read_bytes() == (tmp_path / "w2.jsonl").read_bytes()
+    assert (tmp_path / "w1.quarantine.jsonl").read_bytes() == (
+        tmp_path / "w2.quarantine.jsonl"
+    ).read_bytes()
