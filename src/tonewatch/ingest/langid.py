@@ -59,6 +59,7 @@ _SCRIPTS: dict[str, str] = {
     "han": "\u3400-\u4dbf\u4e00-\u9fff",
 }
 _SCRIPT_RUNS = {name: re.compile(f"[{chars}]+") for name, chars in _SCRIPTS.items()}
+_ASCII_NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 _OTHER_RUNS = re.compile(f"(?:(?![{''.join(_SCRIPTS.values())}])[^\\W\\d_])+")
 _SCRIPT_LANGUAGE = {"hangul": "ko", "georgian": "ka"}
 # Languages written in one script: a label whose script is absent from the text is dropped.
@@ -112,10 +113,10 @@ def clean_text(text: str) -> str:
 
 def script_shares(text: str) -> tuple[dict[str, float], int]:
     """Share of words per script, and the number of letters."""
-    if text.isascii():
-        patterns: Iterable[tuple[str, re.Pattern[str]]] = [("latin", _SCRIPT_RUNS["latin"])]
-    else:
-        patterns = [*_SCRIPT_RUNS.items(), ("other", _OTHER_RUNS)]
+    if text.isascii():  # one script: only the letters need counting
+        letters = len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
+        return ({"latin": 1.0} if letters else {}), letters
+    patterns = [*_SCRIPT_RUNS.items(), ("other", _OTHER_RUNS)]
     counts: dict[str, int] = {}
     letters = 0
     for name, pattern in patterns:
@@ -237,24 +238,26 @@ class LanguageIdentifier:
         return [self(text) for text in texts]
 
     def annotate(self, conversation: Conversation) -> Conversation:
-        """A copy whose turns carry ``lang``/``lang_confidence``; a reader's label is kept."""
+        """A copy whose turns carry ``lang``/``lang_confidence``; a reader's label is kept
+        (and when every turn has one, the conversation itself is returned)."""
         turns = []
+        changed = False
         for turn in conversation.turns:
-            if turn.lang != UND:
+            guess = self(turn.text) if turn.lang == UND else None
+            if guess is None or (guess.lang, guess.confidence) == (UND, turn.lang_confidence):
                 turns.append(turn)
                 continue
-            guess = self(turn.text)
-            turns.append(
-                turn.model_copy(update={"lang": guess.lang, "lang_confidence": guess.confidence})
-            )
-        return conversation.model_copy(update={"turns": tuple(turns)})
+            update = {"lang": guess.lang, "lang_confidence": guess.confidence}
+            turns.append(turn.model_copy(update=update))
+            changed = True
+        return conversation.model_copy(update={"turns": tuple(turns)}) if changed else conversation
 
 
 def _halves(cleaned: str) -> list[tuple[str, list[tuple[str, float]]]]:
     """The model's view of the turn: one text, or two halves cut at the middle sentence end.
 
-    Each comes with its top labels. Two halves cost about what the whole costs (fastText's
-    time is mostly per call) and show a switch of language the whole would hide.
+    Each comes with its top labels. Two halves cost a little more than the whole (fastText's
+    time is mostly per character) and show a switch of language the whole would hide.
     """
     head = cleaned[: MODEL_CHARS * 13 // 10]  # about MODEL_CHARS once punctuation is gone
     middle = len(head) / 2
