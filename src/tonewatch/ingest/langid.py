@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tonewatch.config import IngestConfig
+from tonewatch.ingest._copy import replace
 from tonewatch.schema import Conversation
 
 UND = "und"
@@ -248,9 +249,9 @@ class LanguageIdentifier:
                 turns.append(turn)
                 continue
             update = {"lang": guess.lang, "lang_confidence": guess.confidence}
-            turns.append(turn.model_copy(update=update))
+            turns.append(replace(turn, **update))
             changed = True
-        return conversation.model_copy(update={"turns": tuple(turns)}) if changed else conversation
+        return replace(conversation, turns=tuple(turns)) if changed else conversation
 
 
 def _halves(cleaned: str) -> list[tuple[str, list[tuple[str, float]]]]:

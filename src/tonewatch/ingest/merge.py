@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from tonewatch.ingest._copy import replace
 from tonewatch.schema import Conversation, Participant, Turn
 
 INSERT_BATCH = 1000
@@ -181,7 +182,7 @@ def merge_fragments(fragments: Sequence[Conversation]) -> Conversation:
             if turn.text in texts:
                 continue
             if texts:
-                turn = turn.model_copy(update={"id": f"{turn.id}~{len(texts) + 1}"})
+                turn = replace(turn, id=f"{turn.id}~{len(texts) + 1}")
             texts.add(turn.text)
             order += 1
             # Untimed turns of untimed fragments sort after timed ones, in reading order.
@@ -198,13 +199,8 @@ def merge_fragments(fragments: Sequence[Conversation]) -> Conversation:
     if len(sources) > 1:
         meta["sources"] = sources
     subject = next((f.subject for f in _by_time(fragments) if f.subject), None)
-    return first.model_copy(
-        update={
-            "participants": _merge_people(participants),
-            "turns": turns,
-            "meta": meta,
-            "subject": subject,
-        }
+    return replace(
+        first, participants=_merge_people(participants), turns=turns, meta=meta, subject=subject
     )
 
 
@@ -235,5 +231,5 @@ def _merge_people(participants: Sequence[Participant]) -> tuple[Participant, ...
         if known is None:
             merged[key] = person
         elif not known.name and person.name:
-            merged[key] = known.model_copy(update={"name": person.name})
+            merged[key] = replace(known, name=person.name)
     return tuple(merged.values())

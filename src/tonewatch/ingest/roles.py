@@ -30,6 +30,7 @@ from pathlib import Path
 
 from tonewatch.config import IngestConfig
 from tonewatch.errors import ConfigError
+from tonewatch.ingest._copy import replace
 from tonewatch.schema import Conversation, Participant, Role
 
 STAFF_KEYS = ("staff_addresses", "staff_domains", "staff_names")
@@ -282,9 +283,7 @@ class RoleAssigner:
         if Role.agent in roles and roles.count(Role.unknown) == 1:
             roles[roles.index(Role.unknown)] = Role.client  # the one speaker left is the client
         participants = tuple(
-            participant
-            if participant.role is role
-            else participant.model_copy(update={"role": role})
+            participant if participant.role is role else replace(participant, role=role)
             for (participant, _), role in zip(people, roles, strict=True)
         )
         turns = []
@@ -292,7 +291,7 @@ class RoleAssigner:
             role = roles[speaker_of[turn.speaker]]
             if role is Role.unknown and turn.role is not Role.unknown:
                 role = turn.role  # the export labelled this message itself
-            turns.append(turn if turn.role is role else turn.model_copy(update={"role": role}))
+            turns.append(turn if turn.role is role else replace(turn, role=role))
         first_client = next(
             (speaker_of[t.speaker] for t in turns if t.role is Role.client),
             roles.index(Role.client) if Role.client in roles else None,
@@ -302,8 +301,8 @@ class RoleAssigner:
             client_key = UNKNOWN_CLIENT + conversation.id  # nobody to group with other files
         else:
             client_key = self.index.key(identity)
-        return conversation.model_copy(
-            update={"participants": participants, "turns": tuple(turns), "client_key": client_key}
+        return replace(
+            conversation, participants=participants, turns=tuple(turns), client_key=client_key
         )
 
     def _role(self, participant: Participant, identity: Identity) -> Role:
