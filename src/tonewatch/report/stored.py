@@ -1,9 +1,10 @@
 """Stored turn results, joined back to their conversations, so a report needs no rescoring.
 
 Results come from ``tonewatch classify`` (JSON Lines, one TurnResult contract per line) or
-from batch scoring (Parquet, one row per turn). Conversations come from ``tonewatch ingest``
-output (JSON Lines or Parquet, read by ``tonewatch.io``) or from the archives themselves,
-re-ingested (cheap next to classification). The two are joined by turn id.
+from batch scoring (``tonewatch score``: its output folder, or one Parquet file, one row per
+turn). Conversations come from ``tonewatch ingest`` output (JSON Lines or Parquet, read by
+``tonewatch.io``) or from the archives themselves, re-ingested (cheap next to
+classification). The two are joined by turn id.
 
 The join streams: results are read ahead only until the turn asked for is found, so when
 both files are in the same order (classify and batch keep the ingest order) memory stays
@@ -34,8 +35,14 @@ def _open_check(path: Path) -> bytes:
 
 
 def read_results(path: str | Path) -> Iterator[TurnResult]:
-    """Stream the TurnResults of a classify JSONL or a batch-scoring Parquet file."""
+    """Stream the TurnResults of a classify JSONL, a batch-scoring Parquet file, or a
+    ``tonewatch score`` output folder (its chunks in input order)."""
     path = Path(path)
+    if path.is_dir():
+        from tonewatch.batch.output import read_turn_results
+
+        yield from read_turn_results(path)
+        return
     head = _open_check(path)
     if head.startswith(PARQUET_MAGIC):
         yield from _parquet_results(path)
