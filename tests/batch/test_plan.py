@@ -152,3 +152,13 @@ def test_plan_an_input_named_twice_is_planned_once(tmp_path) -> None:
     once = plan_inputs([tmp_path], limits(4))
     twice = plan_inputs([tmp_path, archive, tmp_path / "note.jsonl", tmp_path], limits(4))
     assert [c.key for c in twice.chunks] == [c.key for c in once.chunks]
+
+
+def test_plan_file_groups_are_named_by_their_files_alone(tmp_path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for number in range(3):
+            (tmp_path / folder / f"chat{number}.jsonl").write_text(f'{{"n": {number}}}\n')
+    alone = plan_inputs([tmp_path / "b"], limits(2))
+    after_a = plan_inputs([tmp_path / "a", tmp_path / "b"], limits(2), committed(alone))
+    assert {c.key for c in alone.chunks} <= {c.key for c in after_a.chunks}

@@ -27,7 +27,7 @@ import hashlib
 import os
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,7 +50,7 @@ class Chunk:
 
     kind: "mbox" (``start``/``end`` are byte offsets), "maildir" (``start``/``end`` index the
         Maildir's sorted keys; ``files`` are the messages' paths inside it) or "files"
-        (``files`` are the files; ``start``/``end`` index them among the run's loose files).
+        (``files`` are the files; ``start`` is 0, ``end`` their number).
     source: the mbox or Maildir path; for "files", the group's first file.
     first_item: 1-based message number of the range's first message in its mbox/Maildir.
     tail: the range ends where the input ends (the last message may be checked for truncation).
@@ -195,6 +195,8 @@ def _mbox_chunks(
             by_bytes = bisect_right(starts, start + limits.chunk_bytes, i + 1) - 1
             if by_bytes < j and end_of(j) - start > limits.chunk_bytes:
                 j = max(i + 1, by_bytes)
+            kept = next((k for k in range(i + 1, j) if starts[k] in previous), None)
+            j = kept if kept is not None else j  # stop where a committed chunk starts
             digest = mbox_digest(path, start, end_of(j))
         end = end_of(j)
         yield _make("mbox", path, start, end, i + 1, j - i, end - start, digest, tail=j == count)
@@ -250,16 +252,19 @@ def _maildir_chunks(
                 yield _maildir_chunk(path, messages, i, j)
                 i = j
                 continue
-        j = _group_end(messages, i, limits)
+        j = _group_end(messages, i, limits, previous)
         yield _maildir_chunk(path, messages, i, j)
         i = j
 
 
-def _group_end(items: Sequence[tuple[str, int]], i: int, limits: BatchConfig) -> int:
-    """Where a group of (name, size) items starting at ``i`` ends: at most ``chunk_turns``
-    items and ``chunk_bytes`` bytes, and at least one item."""
+def _group_end(
+    items: Sequence[tuple[str, int]], i: int, limits: BatchConfig, starts: Container[int]
+) -> int:
+    """Where a fresh group of (name, size) items starting at ``i`` ends: at most
+    ``chunk_turns`` items and ``chunk_bytes`` bytes, at least one item, and before an item
+    that starts a committed chunk (which may then be kept as it is)."""
     j, nbytes = i + 1, items[i][1]
-    while j < len(items) and j - i < limits.chunk_turns:
+    while j < len(items) and j - i < limits.chunk_turns and j not in starts:
         nbytes += items[j][1]
         if nbytes > limits.chunk_bytes:
             break
@@ -291,6 +296,7 @@ def _file_groups(
     files: list[tuple[str, int]], limits: BatchConfig, previous: Mapping[str, Mapping[str, Any]]
 ) -> Iterator[Chunk]:
     count, i = len(files), 0
+    starts = {k for k, (name, _) in enumerate(files) if name in previous}
     while i < count:
         old = previous.get(files[i][0])
         if old is not None and i + old["units"] <= count:
@@ -301,7 +307,7 @@ def _file_groups(
                 yield _group(files, i, j, digest)
                 i = j
                 continue
-        j = _group_end(files, i, limits)
+        j = _group_end(files, i, limits, starts)
         yield _group(files, i, j, files_digest([name for name, _ in files[i:j]]))
         i = j
 
@@ -309,7 +315,9 @@ def _file_groups(
 def _group(files: list[tuple[str, int]], i: int, j: int, digest: str) -> Chunk:
     names = tuple(name for name, _ in files[i:j])
     nbytes = sum(size for _, size in files[i:j])
-    return _make("files", names[0], i, j, 1, j - i, nbytes, digest, tail=True, files=names)
+    # Named by its files alone (not by their place among this run's files), so adding an
+    # archive to the command line does not rename the groups of another.
+    return _make("files", names[0], 0, j - i, 1, j - i, nbytes, digest, tail=True, files=names)
 
 
 # -- the plan --------------------------------------------------------------------------------
