@@ -23,7 +23,7 @@ import tomli_w
 
 from tonewatch.classify.pipeline import Classifier
 from tonewatch.train.evaluate import evaluate_turns
-from tonewatch.train.gold import GoldTurn, read_annotations
+from tonewatch.train.gold import GoldTurn, file_sha256, read_annotations
 from tonewatch.train.trainer import TrainConfig, read_train_config, train
 
 SUMMARY_KEYS = ("turns", "macro_f1", "false_flag_rate", "tone_accuracy", "ece", "evidence_char_f1")
@@ -87,12 +87,12 @@ def _write_annotations(
 
 
 def _config_for(
-    config: TrainConfig, setting: Setting, annotations: Path, base: Path, work: Path
+    config: TrainConfig, setting: Setting, annotations: Path, snapshot: Path, work: Path
 ) -> TrainConfig:
-    lexicons = base / config.lexicons
+    lexicons = snapshot
     if setting.drop_lexicon and setting.lang:
         lexicons = work / "lexicons"
-        shutil.copytree(base / config.lexicons, lexicons, dirs_exist_ok=True)
+        shutil.copytree(snapshot, lexicons, dirs_exist_ok=True)
         for path in lexicons.glob(f"{setting.lang}.*"):
             path.unlink()
     return config.model_copy(
@@ -137,6 +137,12 @@ def run_transfer(
         for p in sorted(glob.glob(pattern if Path(pattern).is_absolute() else str(base / pattern)))
     ]
     records = _records(files)
+    # Every run reads the same data: the annotations above and a copy of the lexicons taken now,
+    # whatever is edited in the tree while the study runs.
+    snapshot = output / "lexicons"
+    if snapshot.exists():
+        shutil.rmtree(snapshot)
+    shutil.copytree(base / config.lexicons, snapshot)
     all_turns = [t for rows in records.values() for _, t in rows]
     langs = sorted(langs or {t.lang for t in all_turns})
     settings = [Setting("all")] + [Setting(f"without-{lang}", lang) for lang in langs]
@@ -153,7 +159,7 @@ def run_transfer(
         work = output / "runs" / setting.name
         annotations = work / "annotations"
         written = _write_annotations(records, setting, config.seed, annotations)
-        run_config = _config_for(config, setting, annotations, base, work)
+        run_config = _config_for(config, setting, annotations, snapshot, work)
         log(f"[{setting.name}] training on {written} annotated turns")
         model = train(
             run_config,
@@ -185,6 +191,10 @@ def run_transfer(
         "tier": config.tier,
         "encoder": config.encoder or None,
         "languages": langs,
+        "data": {
+            str(p.relative_to(base) if p.is_relative_to(base) else p): file_sha256(p)
+            for p in [*files, *sorted(snapshot.iterdir())]
+        },
         "runs": runs,
         "table": _table(runs, langs),
     }
