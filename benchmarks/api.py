@@ -189,7 +189,11 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="Server config override.")
     args = parser.parse_args()
     items = texts()
-    print(f"{len(items)} real client turns, {len({lang for _, lang in items})} languages")
+    load_before = os.getloadavg()[0]
+    print(
+        f"{len(items)} real client turns, {len({lang for _, lang in items})} languages; "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f}"
+    )
     local = in_process(args.model, args.tier, items[: args.requests])
     print(
         f"in-process {local['model']}: {local['per_call']:.1f} turns/s one per call, "
@@ -227,6 +231,10 @@ def main() -> None:
             f"{r['turns_per_model_call']:.1f} | "
             f"{r['rps'] / local['per_call']:.0%} | {r['rps'] / local['batch64']:.0%} |"
         )
+    print(
+        f"\nload average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: other "
+        "processes on this machine share the CPUs with the server and the load generator"
+    )
     at8 = next((r for r in rows if r["clients"] == 8), None)
     if at8:
         ratio = at8["rps"] / local["batch64"]
@@ -235,7 +243,9 @@ def main() -> None:
             f"\ntarget (8 clients >= 70% of the in-process batched rate): {verdict} ({ratio:.0%})"
         )
     if args.json:
-        args.json.write_text(json.dumps({"in_process": local, "http": rows}, indent=2))
+        args.json.write_text(
+            json.dumps({"in_process": local, "http": rows, "load": load_before}, indent=2)
+        )
 
 
 if __name__ == "__main__":

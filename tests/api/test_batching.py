@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 
@@ -48,6 +49,33 @@ def test_batching_concurrent_jobs_share_calls_and_get_their_own_results():
     assert len(doubler.calls) < 10  # 20 requests, far fewer model calls
     assert max(doubler.calls) <= 8
     assert len(doubler.threads) == 1  # the model is only ever called from one thread
+
+
+def steady_load(max_wait: float) -> list[int]:
+    """Eight clients that send again once answered, after a round trip of 1-20 ms."""
+    doubler = SlowDoubler(cost=0.03)
+    batcher = MicroBatcher({"double": doubler}, max_items=64, max_wait=max_wait)
+    rng = random.Random(0)
+
+    async def client(k: int) -> None:
+        for i in range(10):
+            assert await batcher.submit("double", [k * 100 + i]) == [2 * (k * 100 + i)]
+            await asyncio.sleep(rng.uniform(0.001, 0.02))
+
+    async def main() -> None:
+        await asyncio.gather(*(client(k) for k in range(8)))
+
+    run(main())
+    return doubler.calls[1:-2]  # steady state: after the first batch, before clients finish
+
+
+def test_batching_steady_clients_fill_whole_batches():
+    # Not waiting for the clients whose answers just went out splits them into two cohorts
+    # that alternate (batches of 5, 3, 5, 3 ...); waiting for as many as were outstanding
+    # keeps batches whole.
+    hasty, patient = steady_load(max_wait=0.0), steady_load(max_wait=0.05)
+    assert sum(hasty) / len(hasty) < 6, hasty
+    assert sum(patient) / len(patient) >= 7.5, patient
 
 
 def test_batching_a_lone_request_is_not_delayed():

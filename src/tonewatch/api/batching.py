@@ -4,8 +4,9 @@ A model call has a large fixed cost (feature extraction, thirteen heads, spaCy s
 batch shares, so under load one call for eight requests is far cheaper than eight calls. One
 worker task takes every job already queued (up to ``max_items`` turns) and runs them in a single
 call on the model thread; while that call runs, new requests queue up and form the next batch.
-A lone request is therefore never delayed. Only when the last batch held several requests
-(concurrency is real) does the worker wait up to ``max_wait`` seconds for more to arrive.
+A lone request is therefore never delayed. Only when several requests were outstanding at
+once (concurrency is real) does the worker wait, at most ``max_wait`` seconds, for that many
+(see ``_gather``).
 
 The model runs on a one-worker executor (a thread, or a child process: see ``engine``): never
 from two threads at once, never on the event loop. If a batch fails, its jobs are retried one
@@ -57,7 +58,8 @@ class MicroBatcher:
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task[None] | None = None
         self._held: _Job | None = None
-        self._last_jobs = 1
+        self._outstanding = 0  # submitted, not yet answered
+        self._peak = 0  # most outstanding at once since the current batch was formed
 
     @property
     def pending(self) -> int:
@@ -80,7 +82,12 @@ class MicroBatcher:
         queue = self._ensure_worker()
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         queue.put_nowait(_Job(kind, items, future))
-        return await future
+        self._outstanding += 1
+        self._peak = max(self._peak, self._outstanding)
+        try:
+            return await future
+        finally:
+            self._outstanding -= 1
 
     async def close(self) -> None:
         task, loop = self._task, self._loop
@@ -98,20 +105,24 @@ class MicroBatcher:
             first = self._held or await queue.get()
             self._held = None
             jobs = await self._gather(queue, first)
-            self._last_jobs = len(jobs)
             for kind in dict.fromkeys(job.kind for job in jobs):
                 await self._run(kind, [job for job in jobs if job.kind == kind])
 
     async def _gather(self, queue: asyncio.Queue[_Job], first: _Job) -> list[_Job]:
         jobs, size = [first], len(first.items)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.max_wait if self._last_jobs > 1 else 0.0)
+        # Callers whose answers just went out are about to send again. Without waiting for
+        # them, steady load splits the callers into two cohorts that alternate, each filling
+        # half a batch. So wait (at most max_wait) until the batch holds as many requests as
+        # were outstanding at once since the last batch started: the concurrency actually seen.
+        target, self._peak = self._peak, self._outstanding
+        deadline = loop.time() + self.max_wait
         while size < self.max_items:
             try:
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if len(jobs) >= target or remaining <= 0:
                     break
                 try:
                     job = await asyncio.wait_for(queue.get(), remaining)

@@ -107,5 +107,3 @@ def charge(request: Request, state: ApiState, caller: Caller, turns: int) -> Non
     if is_perspective(request.url.path):
         details = [{"@type": _ERROR_INFO, "reason": "RATE_LIMIT_EXCEEDED"}]
     raise ApiError(429, "rate_limited", message, headers=headers, details=details)
-
-
