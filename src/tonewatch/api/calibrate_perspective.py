@@ -106,10 +106,16 @@ def score_texts(
         for (text, lang), f, t in zip(chunk, flags, tone, strict=True):
             out[f"{lang}\x00{text}"] = np.concatenate([f, t])
         print(f"  scored {min(i + batch, len(keys))}/{len(keys)} texts", flush=True)
-    if cache is not None and keys:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, keys=np.array(list(out)), scores=np.stack(list(out.values())))
+        if cache is not None and (i // batch % 8 == 7 or i + batch >= len(keys)):
+            _save(cache, out)  # every 8 batches: an interrupted run resumes here
     return out
+
+
+def _save(cache: Path, scores: dict[str, np.ndarray]) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".partial.npz")
+    np.savez(partial, keys=np.array(list(scores)), scores=np.stack(list(scores.values())))
+    partial.replace(cache)
 
 
 def calibrate(rows: dict[str, list[Row]], scored: dict[str, np.ndarray]) -> dict[str, Any]:
