@@ -85,36 +85,46 @@ def quality(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def _key(text: str, lang: str) -> str:
+    return f"{lang}\x00{text}"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
 def score_texts(
     model: RedFlagModel, rows: list[Row], cache_dir: Path | None = None, batch: int = 256
 ) -> dict[str, np.ndarray]:
     """``lang NUL text`` -> (16,) flag and tone probabilities; each distinct text scored once,
-    and kept in ``cache_dir`` per model build so a refit does not re-score."""
-    unique: dict[tuple[str, str], None] = dict.fromkeys((r.text, r.lang or "und") for r in rows)
-    out: dict[str, np.ndarray] = {}
+    and kept in ``cache_dir`` (by text digest) per model build, so an interrupted or repeated
+    fit does not score again."""
+    unique = list(dict.fromkeys(_key(r.text, r.lang or "und") for r in rows))
+    cached: dict[str, np.ndarray] = {}
     cache = None
     if cache_dir is not None:
         build = hashlib.sha256(f"{model.model_id}|{model.meta.get('trained_at')}".encode())
-        cache = cache_dir / f"{model.model_id}-{build.hexdigest()[:12]}.npz"
+        cache = cache_dir / f"{model.model_id}-{build.hexdigest()[:12]}.scores.npz"
         if cache.is_file():
             stored = np.load(cache, allow_pickle=False)
-            out = dict(zip(stored["keys"].tolist(), stored["scores"], strict=True))
-    keys = [k for k in unique if f"{k[1]}\x00{k[0]}" not in out]
-    for i in range(0, len(keys), batch):
-        chunk = keys[i : i + batch]
-        flags, tone = model.predict_scores([t for t, _ in chunk], [lang for _, lang in chunk])
-        for (text, lang), f, t in zip(chunk, flags, tone, strict=True):
-            out[f"{lang}\x00{text}"] = np.concatenate([f, t])
-        print(f"  scored {min(i + batch, len(keys))}/{len(keys)} texts", flush=True)
-        if cache is not None and (i // batch % 8 == 7 or i + batch >= len(keys)):
-            _save(cache, out)  # every 8 batches: an interrupted run resumes here
+            cached = dict(zip(stored["digests"].tolist(), stored["scores"], strict=True))
+    out = {k: cached[_digest(k)] for k in unique if _digest(k) in cached}
+    todo = [k for k in unique if k not in out]
+    for i in range(0, len(todo), batch):
+        chunk = [k.split("\x00", 1) for k in todo[i : i + batch]]
+        flags, tone = model.predict_scores([t for _, t in chunk], [lang for lang, _ in chunk])
+        for key, f, t in zip(todo[i : i + batch], flags, tone, strict=True):
+            out[key] = cached[_digest(key)] = np.concatenate([f, t])
+        print(f"  scored {min(i + batch, len(todo))}/{len(todo)} texts", flush=True)
+        if cache is not None and (i // batch % 8 == 7 or i + batch >= len(todo)):
+            _save(cache, cached)  # every 8 batches: an interrupted run resumes here
     return out
 
 
 def _save(cache: Path, scores: dict[str, np.ndarray]) -> None:
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(".partial.npz")
-    np.savez(partial, keys=np.array(list(scores)), scores=np.stack(list(scores.values())))
+    np.savez(partial, digests=np.array(list(scores)), scores=np.stack(list(scores.values())))
     partial.replace(cache)
 
 
@@ -122,7 +132,7 @@ def calibrate(rows: dict[str, list[Row]], scored: dict[str, np.ndarray]) -> dict
     """attribute -> its fitted map, sources and held-out metrics."""
     attributes: dict[str, Any] = {}
     for attribute, attribute_rows in rows.items():
-        S = np.stack([scored[f"{r.lang or 'und'}\x00{r.text}"] for r in attribute_rows])
+        S = np.stack([scored[_key(r.text, r.lang or "und")] for r in attribute_rows])
         flags, tone = S[:, :12], S[:, 12:]
         inputs = INPUTS[attribute]
         X = input_matrix(inputs, flags, tone)
@@ -159,7 +169,7 @@ def against_perspective(
     """Held-out Spanish tweets: each fitted attribute vs Perspective's score for the same tweets
     (rank agreement), and, for toxicity, both against the human label."""
     rows = [r for r in rows if r.part == "eval" and r.perspective]
-    S = np.stack([scored[f"{r.lang or 'und'}\x00{r.text}"] for r in rows])
+    S = np.stack([scored[_key(r.text, r.lang or "und")] for r in rows])
     y = np.array([r.y for r in rows])
     out: dict[str, Any] = {}
     for attribute, column in PERSPECTIVE_COLUMN.items():
