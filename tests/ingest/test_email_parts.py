@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 
@@ -171,3 +172,21 @@ def test_email_parts_header_block_with_defects_is_left_to_the_feed_parser(block:
     from tonewatch.ingest.email_parse import _headers
 
     assert _headers(block) is None
+
+
+@pytest.mark.slow
+def test_email_parts_full_thread_index_forgets_in_constant_time() -> None:
+    # Once full, each new id makes the index forget its oldest one; that must not get
+    # slower as it goes (a dict's deleted slots made it quadratic on large archives).
+    index = ThreadIndex(max_ids=50_000)
+
+    def seconds(first: int, count: int) -> float:
+        started = time.process_time()
+        for n in range(first, first + count):
+            index.assign(f"{n}@x", (), None, None, ["a@x"], str(n))
+        return time.process_time() - started
+
+    filling = seconds(0, 50_000)
+    full = seconds(50_000, 100_000) / 2
+    assert len(index) == 50_000 and "0@x" not in index._thread_of
+    assert full < 3 * filling

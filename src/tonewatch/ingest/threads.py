@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 
 # Reply/forward prefixes of common mail clients, per language: Re, Fwd/Fw, AW/WG (de), TR (fr),
@@ -58,8 +59,10 @@ class ThreadIndex:
 
     def __init__(self, max_ids: int = 200_000) -> None:
         self.max_ids = max_ids
-        self._thread_of: dict[str, str] = {}
-        self._thread_by_subject: dict[str, str] = {}
+        # Ordered, so the oldest entry goes in O(1) (a plain dict must skip the holes its
+        # deletions leave at its start: quadratic once the index is full).
+        self._thread_of: OrderedDict[str, str] = OrderedDict()
+        self._thread_by_subject: OrderedDict[str, str] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._thread_of)
@@ -99,9 +102,9 @@ class ThreadIndex:
         return thread, how
 
 
-def _remember(index: dict[str, str], key: str, thread: str, limit: int) -> None:
+def _remember(index: OrderedDict[str, str], key: str, thread: str, limit: int) -> None:
     if key in index:
         return
     if len(index) >= limit:
-        del index[next(iter(index))]
+        index.popitem(last=False)
     index[key] = thread
