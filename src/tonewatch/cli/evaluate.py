@@ -33,6 +33,11 @@ def evaluate_cli(
     cache_dir: Path = typer.Option(
         Path(".cache/embeddings"), help="Benchmarks: shared sentence-embedding cache."
     ),
+    doc: Path | None = typer.Option(
+        None,
+        help="Benchmarks: also write the public-test-set page (e.g. docs/benchmarks.md) from "
+        "the model's public-eval.json.",
+    ),
 ) -> None:
     """Print P/R/F1, PR-AUC, macro-F1, false flags, tone accuracy, evidence F1 and ECE; with a
     benchmark name, that corpus's own metric beside the best published figure."""
@@ -46,8 +51,10 @@ def evaluate_cli(
     names = list(BENCHMARKS) if data == "public" else data.split(",")
     with user_errors():
         if all(name in BENCHMARKS for name in names):
-            _benchmarks(model, names, datasets, max_turns, cache_dir, write)
+            _benchmarks(model, names, datasets, max_turns, cache_dir, write, doc)
             return
+        if doc is not None:
+            raise DataError("--doc writes the public benchmark page: use it with --data public")
         paths = sorted(glob.glob(data))
         if not paths:
             raise DataError(
@@ -71,20 +78,47 @@ def evaluate_cli(
 
 
 def _benchmarks(
-    model: str, names: list[str], datasets: Path, max_turns: int, cache_dir: Path, write: bool
+    model: str,
+    names: list[str],
+    datasets: Path,
+    max_turns: int,
+    cache_dir: Path,
+    write: bool,
+    doc: Path | None,
 ) -> None:
+    import os
+    import time
+    from datetime import UTC, datetime
+
     from tonewatch.classify.api import resolve_model_path
     from tonewatch.classify.model import RedFlagModel
+    from tonewatch.errors import DataError
+    from tonewatch.train.benchmark_doc import write_benchmarks_page
     from tonewatch.train.model_card import write_model_card
     from tonewatch.train.public_eval import markdown_table, run_benchmarks, write_results
 
+    if doc is not None and not write:
+        raise DataError("--doc renders the saved public-eval.json: drop --no-write")
     directory = resolve_model_path(model)
+    load, started = os.getloadavg()[0], time.monotonic()
     loaded = RedFlagModel.load(directory)
     results = run_benchmarks(
         names, loaded, datasets, max_turns=max_turns, cache_dir=cache_dir, log=typer.echo
     )
+    seconds = time.monotonic() - started
     typer.echo(markdown_table(results))
+    typer.echo(f"{len(names)} benchmarks in {seconds:.0f} s (load average {load:.2f} before)")
     if write:
         out = write_results(results, directory)
         write_model_card(directory)
         typer.echo(f"written {out} and the model card")
+    if doc is not None:
+        run = {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "max_turns": max_turns,
+            "seconds": seconds,
+            "cpus": os.cpu_count(),
+            "load": load,
+        }
+        # From the saved file: every benchmark measured on this training, not only this run's.
+        typer.echo(f"written {write_benchmarks_page(directory, doc, run)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from tonewatch.train.benchmark_doc import current_results
 from tonewatch.train.corpora import CORPUS_INFO
 from tonewatch.train.evaluate import markdown_table
 from tonewatch.train.public_eval import markdown_table as public_markdown
@@ -24,11 +25,7 @@ def render_model_card(model_dir: str | Path) -> str:
         keep_trailing_newline=True,
     )
     png = model_dir / "reliability.png"
-    public = {
-        name: entry
-        for name, entry in (_read_json(model_dir / "public-eval.json") or {}).items()
-        if entry.get("trained_at") == meta.get("trained_at")  # stale after retraining
-    }
+    public = current_results(model_dir)  # figures of an earlier training are left out
     transfer = model_dir / "transfer.md"
     return env.get_template("model_card.md.j2").render(
         meta=meta,

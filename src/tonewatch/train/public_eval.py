@@ -297,6 +297,18 @@ def score_turns(
     return Scored(flags=flags, flagged=flags >= thresholds, tone=tone)
 
 
+def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded sample of ``size`` rows keeping each gold class's share, so a
+    capped test split keeps the class balance its metric was published on."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(y))
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None  # a class of one cannot be split
+    keep, _ = train_test_split(index, train_size=size, stratify=stratify, random_state=seed)
+    return np.sort(keep)
+
+
 def run_benchmark(
     name: str,
     model: RedFlagModel,
@@ -306,15 +318,15 @@ def run_benchmark(
     seed: int = 13,
     cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """One benchmark: its test turns (a seeded sample of ``max_turns`` where larger), the
-    metric with a 95% bootstrap interval, and the published figure beside it."""
+    """One benchmark: its test turns (a seeded, stratified sample of ``max_turns`` where
+    larger), the metric with a 95% bootstrap interval, and the published figure beside it."""
     bench = BENCHMARKS[name]
     turns = [t for t in load_corpus(bench.corpus, datasets_root, purpose="eval") if bench.select(t)]
     total = len(turns)
-    if total > max_turns:
-        keep = np.sort(np.random.default_rng(seed).choice(total, max_turns, replace=False))
-        turns = [turns[i] for i in keep]
     y = np.array([bench.gold(t) for t in turns], dtype=int)
+    if total > max_turns:
+        keep = stratified_sample(y, max_turns, seed)
+        turns, y = [turns[i] for i in keep], y[keep]
     scored = score_turns(model, turns, cache_dir)
     pred = bench.predict(scored)
     low, high = bm.bootstrap_interval(bench.metric, y, pred, seed=seed)
