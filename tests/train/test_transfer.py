@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tonewatch.errors import DataError
 from tonewatch.train.gold import read_annotations
 from tonewatch.train.transfer import _kept_conversations, _records, run_transfer
 
@@ -56,3 +57,33 @@ def test_transfer_study_on_the_tiny_config(tmp_path: Path) -> None:
     assert set(saved["runs"]) == {"all", "without-ka", "without-ka-plus-10"}
     assert saved["runs"]["without-ka"]["all_turns"]["turns"] > row["test_turns"]
     assert "| ka |" in (tmp_path / "transfer.md").read_text()
+
+
+@pytest.mark.slow
+def test_transfer_study_resumes_from_saved_runs(tmp_path: Path) -> None:
+    def study(only: list[str] | None, log: list[str]) -> dict:
+        return run_transfer(
+            ROOT / "configs" / "tiny.toml",
+            tmp_path,
+            langs=["ka"],
+            base=ROOT,
+            curve=(),
+            lexicon_ablation=False,
+            only=only,
+            log=log.append,
+        )
+
+    first: list[str] = []
+    partial = study(["all"], first)
+    assert partial["pending"] == ["without-ka"] and set(partial["runs"]) == {"all"}
+    assert not (tmp_path / "transfer.json").exists()  # no table from half a study
+    second: list[str] = []
+    full = study(None, second)
+    assert second[0] == "[all] reused (same config and data)"
+    assert any(line.startswith("[without-ka] training") for line in second)
+    assert full["runs"]["all"] == partial["runs"]["all"] and not full["pending"]
+    third: list[str] = []
+    again = study(None, third)
+    assert all("reused" in line for line in third) and again["table"] == full["table"]
+    with pytest.raises(DataError, match="no setting"):
+        study(["without-xx"], [])

@@ -45,6 +45,12 @@ def transfer_cli(
         Path(".cache/embeddings"), help="Shared sentence-embedding cache."
     ),
     keep_models: bool = typer.Option(False, help="Keep each run's model directory."),
+    only: str = typer.Option(
+        "",
+        help="Comma-separated settings to train in this call (e.g. all,without-ka); the others "
+        "are only reused from earlier calls. Runs whose config and data are unchanged are "
+        "always reused.",
+    ),
 ) -> None:
     """Train one model per held-out language (its annotations removed) and score it on that
     language, next to the same config trained on everything; then a learning curve for one
@@ -59,7 +65,7 @@ def transfer_cli(
     with user_errors():
         if into is not None and not (into / "meta.json").is_file():
             raise ModelError(f"{into}: not a model directory (no meta.json) for --into")
-        run_transfer(
+        study = run_transfer(
             config,
             output,
             langs=[lang.strip() for lang in langs.split(",") if lang.strip()] or None,
@@ -69,8 +75,12 @@ def transfer_cli(
             curve=_ints(curve),
             lexicon_ablation=lexicon_ablation,
             keep_models=keep_models,
+            only=[name.strip() for name in only.split(",") if name.strip()] or None,
             log=typer.echo,
         )
+        if study["pending"]:
+            typer.echo("study incomplete: run again for the pending settings")
+            return
         typer.echo((output / "transfer.md").read_text(encoding="utf-8"))
         if into is not None:
             for name in ("transfer.json", "transfer.md"):

@@ -6,14 +6,21 @@ Georgian) and scored on L's turns. The reference is the same config trained on e
 scored on L's test split. For one language (Georgian by default: no public corpus at all) two
 experiments ask what closes the gap: a learning curve adding k annotated L turns back (from the
 train split, whole conversations, seeded) and the held-out model without L's lexicon.
+
+Each run's result is kept beside its data (``runs/NAME/run.json``) with a fingerprint of the
+config, the setting and every data file it read; a later call reuses a run whose fingerprint
+still matches, so an interrupted study resumes, and ``only`` runs a few settings per call (each
+call can then hold the machine's shared lock briefly).
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import random
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +29,7 @@ from typing import Any
 import tomli_w
 
 from tonewatch.classify.pipeline import Classifier
+from tonewatch.errors import DataError
 from tonewatch.train.evaluate import evaluate_turns
 from tonewatch.train.gold import GoldTurn, file_sha256, read_annotations
 from tonewatch.train.trainer import TrainConfig, read_train_config, train
@@ -126,9 +134,11 @@ def run_transfer(
     curve: Sequence[int] = (25, 50, 100),
     lexicon_ablation: bool = True,
     keep_models: bool = False,
+    only: Sequence[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run the study; write ``transfer.json`` and ``transfer.md`` into ``output``."""
+    """Run the study; write ``transfer.json`` and ``transfer.md`` into ``output`` once every
+    setting has a result. With ``only``, settings outside it are not trained (only reused)."""
     base, output = Path(base), Path(output)
     config, _ = read_train_config(config_path)
     files = [
@@ -154,9 +164,29 @@ def run_transfer(
             settings.append(
                 Setting(f"without-{curve_lang}-no-lexicon", curve_lang, drop_lexicon=True)
             )
+    data = {
+        str(p.relative_to(base) if p.is_relative_to(base) else p): file_sha256(p)
+        for p in [*files, *sorted(snapshot.iterdir())]
+    }
+    unknown = set(only or ()) - {s.name for s in settings}
+    if unknown:
+        raise DataError(
+            f"transfer: no setting {sorted(unknown)}; settings: {[s.name for s in settings]}"
+        )
     runs: dict[str, dict[str, Any]] = {}
+    pending = []
     for setting in settings:
         work = output / "runs" / setting.name
+        fingerprint = _fingerprint(config, setting, data)
+        saved = _saved_run(work / "run.json", fingerprint)
+        if saved is not None:
+            runs[setting.name] = saved
+            log(f"[{setting.name}] reused (same config and data)")
+            continue
+        if only is not None and setting.name not in only:
+            pending.append(setting.name)
+            continue
+        started = time.monotonic()
         annotations = work / "annotations"
         written = _write_annotations(records, setting, config.seed, annotations)
         run_config = _config_for(config, setting, annotations, snapshot, work)
@@ -179,9 +209,13 @@ def run_transfer(
             # Nothing of the language was seen: every turn of it is a test turn.
             every = [t for t in all_turns if t.lang == setting.lang]
             run["all_turns"] = _summary(evaluate_turns(classifier, every), setting.lang)
+        run["seconds"] = round(time.monotonic() - started, 1)
         runs[setting.name] = run
+        (work / "run.json").write_text(
+            json.dumps({"fingerprint": fingerprint, "run": run}, indent=2), encoding="utf-8"
+        )
         log(
-            f"[{setting.name}] "
+            f"[{setting.name}] {run['seconds']:.0f} s "
             + json.dumps({k: v.get("macro_f1") for k, v in run["test"].items()})
         )
         if not keep_models:
@@ -191,17 +225,37 @@ def run_transfer(
         "tier": config.tier,
         "encoder": config.encoder or None,
         "languages": langs,
-        "data": {
-            str(p.relative_to(base) if p.is_relative_to(base) else p): file_sha256(p)
-            for p in [*files, *sorted(snapshot.iterdir())]
-        },
+        "data": data,
         "runs": runs,
-        "table": _table(runs, langs),
+        "pending": pending,
     }
+    if pending:
+        log(f"{len(pending)} settings still to run: {', '.join(pending)}")
+        return study
+    study["table"] = _table(runs, langs)
     output.mkdir(parents=True, exist_ok=True)
     (output / "transfer.json").write_text(json.dumps(study, indent=2), encoding="utf-8")
     (output / "transfer.md").write_text(markdown_table(study), encoding="utf-8")
     return study
+
+
+def _fingerprint(config: TrainConfig, setting: Setting, data: dict[str, str]) -> str:
+    """What a run's result depends on: the config, the setting and every data file's hash."""
+    blob = json.dumps(
+        {"config": config.model_dump(), "setting": setting.__dict__, "data": data},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _saved_run(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None  # a run cut off while writing: train it again
+    return saved["run"] if saved.get("fingerprint") == fingerprint else None
 
 
 def _table(runs: dict[str, dict[str, Any]], langs: Sequence[str]) -> list[dict[str, Any]]:
