@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 
 from tonewatch.api.deps import ApiState, AuthCaller, State, charge
 from tonewatch.api.errors import ApiError, error_responses
@@ -20,6 +21,12 @@ from tonewatch.schema import Turn
 
 router = APIRouter(prefix="/v1", tags=["score"])
 ERRORS = error_responses(400, 401, 403, 413, 415, 422, 429)
+
+
+def json_response(body: BaseModel) -> Response:
+    """Serialised once by pydantic-core: FastAPI would re-validate the model, build a dict and
+    run json.dumps on it (the response model still documents the route)."""
+    return Response(content=body.model_dump_json(), media_type="application/json")
 
 
 def check_turn_count(state: ApiState, count: int, field: str) -> None:
@@ -64,9 +71,7 @@ def turn_texts(turns: Sequence[Turn]) -> list[TurnText]:
     description="Twelve red-flag scores, reported flags with evidence spans and tone for "
     "each turn, exactly as `tonewatch classify` writes them.",
 )
-async def score(
-    body: ScoreRequest, request: Request, state: State, caller: AuthCaller
-) -> ScoreResponse:
+async def score(body: ScoreRequest, request: Request, state: State, caller: AuthCaller) -> Response:
     check_turn_count(state, len(body.turns), "turns")
     seen: dict[str, int] = {}
     items = []
@@ -83,7 +88,7 @@ async def score(
         items.append(TurnText(turn.id, turn.text, lang, turn.role.value))
     charge(request, state, caller, len(items))
     results = await state.engine.score_turns(items)
-    return ScoreResponse(model=state.engine.model_id, results=results)
+    return json_response(ScoreResponse(model=state.engine.model_id, results=results))
 
 
 @router.post(
@@ -96,10 +101,12 @@ async def score(
 )
 async def score_conversation(
     body: ConversationRequest, request: Request, state: State, caller: AuthCaller
-) -> ConversationScoreResponse:
+) -> Response:
     check_turn_count(state, len(body.turns), "turns")
     charge(request, state, caller, len(body.turns))
     results = await state.engine.score_turns(turn_texts(body.turns))
-    return ConversationScoreResponse(
-        conversation=body.id, model=state.engine.model_id, results=results
+    return json_response(
+        ConversationScoreResponse(
+            conversation=body.id, model=state.engine.model_id, results=results
+        )
     )
