@@ -42,11 +42,17 @@ class E5Encoder:
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else "." for t in texts[i : i + self.batch_size]]
-            out[i : i + len(batch)] = self._model.query(batch)
-        return out
+        # Each distinct text is encoded once (turns repeat: signatures, canned replies,
+        # the clauses occlusion re-scores); the engine's output for a text does not depend
+        # on the other texts of its batch.
+        inputs = [t if t.strip() else "." for t in texts]
+        unique = list(dict.fromkeys(inputs))
+        vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        for i in range(0, len(unique), self.batch_size):
+            batch = unique[i : i + self.batch_size]
+            vectors[i : i + len(batch)] = self._model.query(batch)
+        row = {text: i for i, text in enumerate(unique)}
+        return vectors[[row[t] for t in inputs]].reshape(len(texts), self.dim)
 
 
 @functools.cache

@@ -42,17 +42,24 @@ def candidates(text: str, lang: str) -> list[tuple[int, int]]:
     return spans
 
 
-def occlusion_spans(
-    text: str, lang: str, labels: Sequence[str], full: np.ndarray, score: ScoreFn
-) -> dict[str, tuple[int, int]]:
-    """For each label, the candidate span whose removal drops that label's score the most
-    (ties and no drop: the span that scores highest alone)."""
+def occlusion_variants(text: str, lang: str) -> tuple[list[tuple[int, int]], list[str]]:
+    """The candidate spans of ``text`` and the texts occlusion scores for them: the text
+    without each span, then each span alone (none when there is at most one candidate)."""
     spans = candidates(text, lang)
     if len(spans) <= 1:
-        return dict.fromkeys(labels, spans[0]) if spans else {}
+        return spans, []
     ablated = [text[:s] + " " + text[e:] for s, e in spans]
-    alone = [text[s:e] for s, e in spans]
-    scores = score(ablated + alone)
+    return spans, ablated + [text[s:e] for s, e in spans]
+
+
+def pick_spans(
+    spans: Sequence[tuple[int, int]], labels: Sequence[str], full: np.ndarray, scores: np.ndarray
+) -> dict[str, tuple[int, int]]:
+    """For each label, the candidate span whose removal drops that label's score the most
+    (ties and no drop: the span that scores highest alone); ``scores`` are the flag scores of
+    ``occlusion_variants``' texts."""
+    if len(spans) <= 1:
+        return dict.fromkeys(labels, spans[0]) if spans else {}
     drop, solo = full[None, :] - scores[: len(spans)], scores[len(spans) :]
     out = {}
     for label in labels:
@@ -60,6 +67,29 @@ def occlusion_spans(
         best = int(np.argmax(drop[:, j] + 1e-3 * solo[:, j]))
         out[label] = spans[best]
     return out
+
+
+def occlusion_spans(
+    text: str, lang: str, labels: Sequence[str], full: np.ndarray, score: ScoreFn
+) -> dict[str, tuple[int, int]]:
+    spans, variants = occlusion_variants(text, lang)
+    scores = score(variants) if variants else np.zeros((0, len(LABELS)))
+    return pick_spans(spans, labels, full, scores)
+
+
+def lexicon_evidence(
+    text: str, labels: Sequence[str], hits: Sequence[Hit]
+) -> tuple[dict[str, tuple[Evidence, ...]], list[str]]:
+    """Evidence from lexicon hits, and the labels left without any (occlusion's job)."""
+    result: dict[str, tuple[Evidence, ...]] = {}
+    missing = []
+    for label in labels:
+        spans = _merge([(h.start, h.end) for h in hits if h.label == label])
+        if spans:
+            result[label] = tuple(Evidence.from_span(text, s, e) for s, e in spans)
+        else:
+            missing.append(label)
+    return result, missing
 
 
 def evidence_for(
@@ -70,14 +100,7 @@ def evidence_for(
     full: np.ndarray,
     score: ScoreFn,
 ) -> dict[str, tuple[Evidence, ...]]:
-    result: dict[str, tuple[Evidence, ...]] = {}
-    need_occlusion = []
-    for label in labels:
-        spans = _merge([(h.start, h.end) for h in hits if h.label == label])
-        if spans:
-            result[label] = tuple(Evidence.from_span(text, s, e) for s, e in spans)
-        else:
-            need_occlusion.append(label)
+    result, need_occlusion = lexicon_evidence(text, labels, hits)
     if need_occlusion:
         for label, (s, e) in occlusion_spans(text, lang, need_occlusion, full, score).items():
             result[label] = (Evidence.from_span(text, s, e),)

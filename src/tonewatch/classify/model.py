@@ -22,7 +22,7 @@ import numpy as np
 
 from tonewatch.classify.features import TurnFeaturizer
 from tonewatch.classify.heads import FlagHeads
-from tonewatch.classify.lexicon import Lexicon
+from tonewatch.classify.lexicon import Hit, Lexicon
 from tonewatch.classify.segment import windows
 from tonewatch.errors import ModelError, NotFittedError
 from tonewatch.schema import LABELS, TAXONOMY_VERSION, TONES
@@ -63,15 +63,27 @@ class RedFlagModel:
         return self.meta["thresholds"]
 
     def score_windows(
-        self, texts: Sequence[str], langs: Sequence[str]
+        self,
+        texts: Sequence[str],
+        langs: Sequence[str],
+        hits: Sequence[Sequence[Hit]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of texts taken as they are (no windowing)."""
-        X = self.featurizer.transform(texts, langs)
+        """Scores of texts taken as they are (no windowing); ``hits``: their lexicon hits,
+        when already found."""
+        X = self.featurizer.transform(texts, langs, hits=hits)
         return self.heads.predict_proba(X)
 
     def predict_scores(
         self, texts: Sequence[str], langs: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray]:
+        flags, tone, _ = self.predict_scores_and_hits(texts, langs)
+        return flags, tone
+
+    def predict_scores_and_hits(
+        self, texts: Sequence[str], langs: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, list[list[Hit] | None]]:
+        """``predict_scores`` plus the lexicon hits of each text that was one window (None for
+        windowed texts), found once for the features and kept for the evidence."""
         pieces, owner = [], []
         for i, (text, lang) in enumerate(zip(texts, langs, strict=True)):
             for start, end in windows(text, self.window_chars, self.window_overlap, lang):
@@ -79,15 +91,21 @@ class RedFlagModel:
                 owner.append(i)
         flags = np.zeros((len(texts), len(LABELS)))
         tone = np.zeros((len(texts), len(TONES)))
+        text_hits: list[list[Hit] | None] = [None] * len(texts)
         if not pieces:
-            return flags, tone
+            return flags, tone, text_hits
         piece_langs = [langs[i] for i in owner]
-        p_flags, p_tone = self.score_windows(pieces, piece_langs)
+        piece_hits = self.featurizer.find_hits(pieces, piece_langs)
+        p_flags, p_tone = self.score_windows(pieces, piece_langs, piece_hits)
         owner_arr = np.asarray(owner)
         np.maximum.at(flags, owner_arr, p_flags)
         np.add.at(tone, owner_arr, p_tone)
-        tone /= np.bincount(owner_arr, minlength=len(texts))[:, None].clip(min=1)
-        return flags, tone
+        n_windows = np.bincount(owner_arr, minlength=len(texts))
+        tone /= n_windows[:, None].clip(min=1)
+        for k, i in enumerate(owner):
+            if n_windows[i] == 1 and len(pieces[k]) == len(texts[i]):
+                text_hits[i] = piece_hits[k]
+        return flags, tone, text_hits
 
     # -- persistence ---------------------------------------------------------------------
 

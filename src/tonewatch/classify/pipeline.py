@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tonewatch.classify.evidence import evidence_for
+from tonewatch.classify.evidence import lexicon_evidence, occlusion_variants, pick_spans
+from tonewatch.classify.lexicon import Hit
 from tonewatch.classify.model import RedFlagModel
-from tonewatch.schema import LABELS, TONES, Flag, Tone, ToneResult, Turn, TurnResult
+from tonewatch.classify.segment import pipeline
+from tonewatch.schema import LABELS, TONES, Evidence, Flag, Tone, ToneResult, Turn, TurnResult
 
 
 @dataclass
@@ -45,6 +47,14 @@ class Classifier:
     def model_id(self) -> str:
         return self.model.model_id
 
+    def warm(self) -> None:
+        """Load now what a first call would load lazily: the encoder, every language's spaCy
+        pipeline, the lexicon scanner."""
+        langs = self.model.lexicon.languages
+        for lang in langs:
+            pipeline(lang)
+        self.predict([TurnText(f"warm-{lang}", "Hello, thanks. Bye!", lang) for lang in langs])
+
     def predict(self, turns: Sequence[Turn | TurnText]) -> list[TurnResult]:
         items = [t if isinstance(t, TurnText) else TurnText.from_turn(t) for t in turns]
         results: list[TurnResult] = []
@@ -54,37 +64,73 @@ class Classifier:
 
     def _predict_batch(self, items: Sequence[TurnText]) -> list[TurnResult]:
         texts, langs = [t.text for t in items], [t.lang for t in items]
-        flags, tone = self.model.predict_scores(texts, langs)
-        return [self._result(item, flags[k], tone[k]) for k, item in enumerate(items)]
-
-    def _result(self, item: TurnText, flag_p: np.ndarray, tone_p: np.ndarray) -> TurnResult:
-        thresholds = self.model.thresholds
-        if not item.text.strip():
-            flag_p = np.zeros_like(flag_p)  # nothing said, nothing to flag
-        scores = {label: round(float(flag_p[j]), 4) for j, label in enumerate(LABELS)}
-        reported = [
-            label
-            for label in LABELS
-            if item.text.strip()
-            and scores[label] >= thresholds[label]
-            and item.role in self.score_roles
+        flags, tone, text_hits = self.model.predict_scores_and_hits(texts, langs)
+        flags[[not t.strip() for t in texts]] = 0.0  # nothing said, nothing to flag
+        # Flags are decided on the scores as reported (rounded), as users read them.
+        scores = [
+            dict(zip(LABELS, [round(p, 4) for p in row], strict=True)) for row in flags.tolist()
         ]
-        flags: tuple[Flag, ...] = ()
-        if reported:
-            hits = self.model.lexicon.find(item.text, item.lang)
-            spans = evidence_for(
-                item.text,
-                item.lang,
-                reported,
-                hits,
-                flag_p,
-                lambda texts: self.model.score_windows(texts, [item.lang] * len(texts))[0],
-            )
-            flags = tuple(
-                Flag(label=label, score=scores[label], evidence=spans[label])
-                for label in reported
-                if spans.get(label)
-            )
+        reported = [self._reported(item, s) for item, s in zip(items, scores, strict=True)]
+        evidence = self._evidence(items, flags, reported, text_hits)
+        return [
+            self._result(item, scores[k], reported[k], tone[k], evidence[k])
+            for k, item in enumerate(items)
+        ]
+
+    def _reported(self, item: TurnText, scores: dict[str, float]) -> list[str]:
+        if not item.text.strip() or item.role not in self.score_roles:
+            return []
+        thresholds = self.model.thresholds
+        return [label for label in LABELS if scores[label] >= thresholds[label]]
+
+    def _evidence(
+        self,
+        items: Sequence[TurnText],
+        flags: np.ndarray,
+        reported: Sequence[list[str]],
+        text_hits: Sequence[list[Hit] | None],
+    ) -> list[dict[str, tuple[Evidence, ...]]]:
+        """Each turn's evidence per reported label: lexicon hits first; the occlusion texts of
+        all the batch's remaining labels are scored together, in one call of the model."""
+        evidence: list[dict[str, tuple[Evidence, ...]]] = [{} for _ in items]
+        plans, variants, variant_langs = [], [], []
+        for k, item in enumerate(items):
+            if not reported[k]:
+                continue
+            hits = text_hits[k]
+            if hits is None:  # a windowed turn: its hits were found per window
+                hits = self.model.featurizer.find_hits([item.text], [item.lang])[0]
+            evidence[k], missing = lexicon_evidence(item.text, reported[k], hits)
+            if missing:
+                spans, texts = occlusion_variants(item.text, item.lang)
+                plans.append((k, missing, spans, len(variants), len(texts)))
+                variants += texts
+                variant_langs += [item.lang] * len(texts)
+        scores = (
+            self.model.score_windows(variants, variant_langs)[0]
+            if variants
+            else np.zeros((0, len(LABELS)))
+        )
+        for k, missing, spans, start, count in plans:
+            chosen = pick_spans(spans, missing, flags[k], scores[start : start + count])
+            text = items[k].text
+            for label, (s, e) in chosen.items():
+                evidence[k][label] = (Evidence.from_span(text, s, e),)
+        return evidence
+
+    def _result(
+        self,
+        item: TurnText,
+        scores: dict[str, float],
+        reported: Sequence[str],
+        tone_p: np.ndarray,
+        evidence: dict[str, tuple[Evidence, ...]],
+    ) -> TurnResult:
+        flags = tuple(
+            Flag(label=label, score=scores[label], evidence=evidence[label])
+            for label in reported
+            if evidence.get(label)
+        )
         if item.text.strip():
             tone_label = Tone(TONES[int(np.argmax(tone_p))])
             tone_scores = {t: round(float(tone_p[k]), 4) for k, t in enumerate(TONES)}
