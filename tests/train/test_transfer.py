@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tonewatch.errors import DataError
-from tonewatch.train.gold import read_annotations
+from tonewatch.train.gold import file_sha256, read_annotations
+from tonewatch.train.model_card import render_model_card
 from tonewatch.train.transfer import _kept_conversations, _records, run_transfer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,34 +58,81 @@ def test_transfer_study_on_the_tiny_config(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "transfer.json").read_text())
     assert set(saved["runs"]) == {"all", "without-ka", "without-ka-plus-10"}
     assert saved["runs"]["without-ka"]["all_turns"]["turns"] > row["test_turns"]
-    assert "| ka |" in (tmp_path / "transfer.md").read_text()
+    table = (tmp_path / "transfer.md").read_text()
+    assert "| ka |" in table and "| without-ka-plus-10 |" in table
+    assert "What closes the gap for ka (test macro-F1): held out " in table
+    assert "10 annotated turns back" in table
 
 
 @pytest.mark.slow
-def test_transfer_study_resumes_from_saved_runs(tmp_path: Path) -> None:
-    def study(only: list[str] | None, log: list[str]) -> dict:
+def test_transfer_study_resumes_from_saved_runs_on_its_data_snapshot(tmp_path: Path) -> None:
+    base, out = tmp_path / "tree", tmp_path / "study"
+    for folder in ("annotations", "lexicons"):  # a working tree the test may edit
+        shutil.copytree(ROOT / "data" / folder, base / "data" / folder)
+
+    def study(only: list[str] | None, log: list[str], fresh: bool = False) -> dict:
         return run_transfer(
             ROOT / "configs" / "tiny.toml",
-            tmp_path,
+            out,
             langs=["ka"],
-            base=ROOT,
+            base=base,
+            cache_dir=tmp_path / "cache",
             curve=(),
             lexicon_ablation=False,
             only=only,
+            fresh_data=fresh,
             log=log.append,
         )
 
     first: list[str] = []
     partial = study(["all"], first)
     assert partial["pending"] == ["without-ka"] and set(partial["runs"]) == {"all"}
-    assert not (tmp_path / "transfer.json").exists()  # no table from half a study
+    assert not (out / "transfer.json").exists()  # no table from half a study
+    # The tree changes between calls: the study keeps reading its snapshot, and says so.
+    with (base / "data" / "annotations" / "ka.jsonl").open("a") as handle:
+        handle.write(json.dumps({"id": "new-1", "text": "ახალი", "lang": "ka"}) + "\n")
     second: list[str] = []
     full = study(None, second)
-    assert second[0] == "[all] reused (same config and data)"
+    assert second[0].startswith("note: the study reads its snapshot") and "ka.jsonl" in second[0]
+    assert second[1] == "[all] reused (same config and data)"
     assert any(line.startswith("[without-ka] training") for line in second)
     assert full["runs"]["all"] == partial["runs"]["all"] and not full["pending"]
+    assert full["data"]["data/annotations/ka.jsonl"] == file_sha256(
+        ROOT / "data" / "annotations" / "ka.jsonl"
+    )
     third: list[str] = []
     again = study(None, third)
-    assert all("reused" in line for line in third) and again["table"] == full["table"]
+    assert all("reused" in line for line in third[1:]) and again["table"] == full["table"]
+    fresh: list[str] = []
+    study(["all"], fresh, fresh=True)  # a new snapshot: nothing is reused
+    assert not any("reused" in line for line in fresh)
     with pytest.raises(DataError, match="no setting"):
         study(["without-xx"], [])
+
+
+@pytest.mark.slow
+def test_transfer_study_in_the_model_card_says_when_its_data_differs(tmp_path: Path) -> None:
+    run_transfer(
+        ROOT / "configs" / "tiny.toml",
+        tmp_path,
+        langs=["ka"],
+        base=ROOT,
+        curve=(10,),
+        lexicon_ablation=False,
+        keep_models=True,
+        log=lambda _: None,
+    )
+    model = tmp_path / "runs" / "all" / "model"  # trained on the study's own data snapshot
+    for name in ("transfer.json", "transfer.md"):
+        shutil.copy(tmp_path / name, model / name)
+    card = render_model_card(model)
+    section = card.split("## Cross-lingual transfer")[1].split("## ")[0]
+    assert "| ka |" in section and "What closes the gap for ka" in section
+    assert "rerun it to refresh" not in section
+    meta = json.loads((model / "meta.json").read_text())
+    meta["data"]["files"]["data/annotations/ka.jsonl"] = "0" * 64  # retrained on newer data
+    (model / "meta.json").write_text(json.dumps(meta))
+    with (model / "lexicons" / "ka.toml").open("a") as handle:
+        handle.write("\n# edited after the study\n")
+    section = render_model_card(model).split("## Cross-lingual transfer")[1].split("## ")[0]
+    assert "other versions of data/annotations/ka.jsonl, lexicons/ka.toml" in section

@@ -51,6 +51,11 @@ def transfer_cli(
         "are only reused from earlier calls. Runs whose config and data are unchanged are "
         "always reused.",
     ),
+    fresh_data: bool = typer.Option(
+        False,
+        help="Take a new snapshot of the annotations and lexicons (the study otherwise keeps "
+        "reading the one its first call took); every run then trains again.",
+    ),
 ) -> None:
     """Train one model per held-out language (its annotations removed) and score it on that
     language, next to the same config trained on everything; then a learning curve for one
@@ -75,6 +80,7 @@ def transfer_cli(
             curve=_ints(curve),
             lexicon_ablation=lexicon_ablation,
             keep_models=keep_models,
+            fresh_data=fresh_data,
             only=[name.strip() for name in only.split(",") if name.strip()] or None,
             log=typer.echo,
         )

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from tonewatch.train.benchmark_doc import current_results
 from tonewatch.train.corpora import CORPUS_INFO
 from tonewatch.train.evaluate import markdown_table
+from tonewatch.train.gold import file_sha256
 from tonewatch.train.public_eval import markdown_table as public_markdown
 
 
@@ -41,8 +42,26 @@ def render_model_card(model_dir: str | Path) -> str:
             for example in (public or {}).get(name, {}).get("examples", [])[:3]
         ],
         transfer_table=transfer.read_text(encoding="utf-8") if transfer.is_file() else "",
+        transfer_stale=_transfer_stale(model_dir, meta),
         errors=_read_json(model_dir / "errors.json"),
     )
+
+
+def _transfer_stale(model_dir: Path, meta: dict) -> list[str]:
+    """Data files the transfer study read in another version than this model's training (the
+    study trains its own models from the config, so it can lag a retrained model)."""
+    study = _read_json(model_dir / "transfer.json")
+    if study is None:
+        return []
+    trained = dict(meta["data"]["files"])
+    for path in sorted((model_dir / "lexicons").glob("*")):
+        trained[f"lexicons/{path.name}"] = file_sha256(path)
+    stale = []
+    for name, digest in study.get("data", {}).items():
+        key = f"lexicons/{Path(name).name}" if "/lexicons/" in f"/{name}" else name
+        if key in trained and trained[key] != digest:
+            stale.append(key)
+    return stale
 
 
 def _read_json(path: Path) -> dict | None:

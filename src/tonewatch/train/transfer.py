@@ -94,6 +94,50 @@ def _write_annotations(
     return written
 
 
+def _snapshot(
+    config: TrainConfig, base: Path, output: Path, fresh: bool, log: Callable[[str], None]
+) -> tuple[list[Path], Path, dict[str, str]]:
+    """Copies of the annotation files and lexicons, taken on a study's first call (or when
+    ``fresh``) and read by every later call: a study run in pieces sees one version of the
+    data, however the tree changes meanwhile. Returns the annotation copies, the lexicon copy
+    and each file's SHA-256 under its name in the tree."""
+    root = output / "snapshot"
+    sources = {
+        Path(p)
+        for pattern in config.annotations
+        for p in glob.glob(pattern if Path(pattern).is_absolute() else str(base / pattern))
+    }
+    names = {
+        str(p.relative_to(base) if p.is_relative_to(base) else Path("external") / p.name): p
+        for p in sorted(sources)
+    }
+    if fresh and root.exists():
+        shutil.rmtree(root)
+    if not root.exists():
+        partial = output / "snapshot.partial"
+        if partial.exists():
+            shutil.rmtree(partial)
+        for name, path in names.items():
+            (partial / "annotations" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, partial / "annotations" / name)
+        shutil.copytree(base / config.lexicons, partial / "lexicons")
+        partial.rename(root)  # whole or absent: an interrupted copy is taken again
+    files = sorted(p for p in (root / "annotations").rglob("*") if p.is_file())
+    lexicons = root / "lexicons"
+    data = {str(p.relative_to(root / "annotations")): file_sha256(p) for p in files}
+    data |= {f"lexicons/{p.name}": file_sha256(p) for p in sorted(lexicons.iterdir())}
+    changed = [
+        name for name, path in names.items() if data.get(name) not in (None, file_sha256(path))
+    ]
+    if changed or set(names) != {name for name in data if not name.startswith("lexicons/")}:
+        log(
+            "note: the study reads its snapshot of the data; the tree has changed since "
+            f"({', '.join(changed) or 'annotation files added or removed'}): --fresh-data "
+            "takes a new one (every run trains again)"
+        )
+    return files, lexicons, data
+
+
 def _config_for(
     config: TrainConfig, setting: Setting, annotations: Path, snapshot: Path, work: Path
 ) -> TrainConfig:
@@ -135,26 +179,19 @@ def run_transfer(
     lexicon_ablation: bool = True,
     keep_models: bool = False,
     only: Sequence[str] | None = None,
+    fresh_data: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the study; write ``transfer.json`` and ``transfer.md`` into ``output`` once every
-    setting has a result. With ``only``, settings outside it are not trained (only reused)."""
+    setting has a result. With ``only``, settings outside it are not trained (only reused).
+    The data is the study's snapshot (``output/snapshot``), taken anew with ``fresh_data``."""
     base, output = Path(base), Path(output)
     config, _ = read_train_config(config_path)
-    files = [
-        Path(p)
-        for pattern in config.annotations
-        for p in sorted(glob.glob(pattern if Path(pattern).is_absolute() else str(base / pattern)))
-    ]
+    files, snapshot, data = _snapshot(config, base, output, fresh_data, log)
     records = _records(files)
-    # Every run reads the same data: the annotations above and a copy of the lexicons taken now,
-    # whatever is edited in the tree while the study runs.
-    snapshot = output / "lexicons"
-    if snapshot.exists():
-        shutil.rmtree(snapshot)
-    shutil.copytree(base / config.lexicons, snapshot)
     all_turns = [t for rows in records.values() for _, t in rows]
-    langs = sorted(langs or {t.lang for t in all_turns})
+    every = sorted({t.lang for t in all_turns})
+    langs = sorted(langs or every)
     settings = [Setting("all")] + [Setting(f"without-{lang}", lang) for lang in langs]
     if curve_lang:
         settings += [
@@ -164,10 +201,6 @@ def run_transfer(
             settings.append(
                 Setting(f"without-{curve_lang}-no-lexicon", curve_lang, drop_lexicon=True)
             )
-    data = {
-        str(p.relative_to(base) if p.is_relative_to(base) else p): file_sha256(p)
-        for p in [*files, *sorted(snapshot.iterdir())]
-    }
     unknown = set(only or ()) - {s.name for s in settings}
     if unknown:
         raise DataError(
@@ -177,7 +210,10 @@ def run_transfer(
     pending = []
     for setting in settings:
         work = output / "runs" / setting.name
-        fingerprint = _fingerprint(config, setting, data)
+        # The reference model is scored on every language, so a later call holding out other
+        # languages reuses it.
+        targets = every if setting.lang is None else [setting.lang]
+        fingerprint = _fingerprint(config, setting, data, targets)
         saved = _saved_run(work / "run.json", fingerprint)
         if saved is not None:
             runs[setting.name] = saved
@@ -201,14 +237,13 @@ def run_transfer(
         )
         classifier = Classifier(model)
         run: dict[str, Any] = {"setting": setting.__dict__, "annotated_turns": written}
-        targets = langs if setting.lang is None else [setting.lang]
         test = [t for t in all_turns if t.lang in targets and t.split == "test"]
         report = evaluate_turns(classifier, test)
         run["test"] = {lang: _summary(report, lang) for lang in targets}
         if setting.lang and not setting.keep_turns and not setting.drop_lexicon:
             # Nothing of the language was seen: every turn of it is a test turn.
-            every = [t for t in all_turns if t.lang == setting.lang]
-            run["all_turns"] = _summary(evaluate_turns(classifier, every), setting.lang)
+            seen_never = [t for t in all_turns if t.lang == setting.lang]
+            run["all_turns"] = _summary(evaluate_turns(classifier, seen_never), setting.lang)
         run["seconds"] = round(time.monotonic() - started, 1)
         runs[setting.name] = run
         (work / "run.json").write_text(
@@ -239,10 +274,18 @@ def run_transfer(
     return study
 
 
-def _fingerprint(config: TrainConfig, setting: Setting, data: dict[str, str]) -> str:
-    """What a run's result depends on: the config, the setting and every data file's hash."""
+def _fingerprint(
+    config: TrainConfig, setting: Setting, data: dict[str, str], targets: Sequence[str]
+) -> str:
+    """What a run's result depends on: the config, the setting, every data file's hash and the
+    languages it is scored on."""
     blob = json.dumps(
-        {"config": config.model_dump(), "setting": setting.__dict__, "data": data},
+        {
+            "config": config.model_dump(),
+            "setting": setting.__dict__,
+            "data": data,
+            "targets": list(targets),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -313,4 +356,30 @@ def markdown_table(study: dict[str, Any]) -> str:
                 f"| {name} | {run['annotated_turns']} | {_fmt(entry.get('macro_f1'))} "
                 f"| {_fmt(entry.get('false_flag_rate'))} |"
             )
+        lines += ["", _gap_summary(study, extra)]
     return "\n".join(lines) + "\n"
+
+
+def _gap_summary(study: dict[str, Any], extra: Sequence[str]) -> str:
+    """One generated sentence: how much of the held-out gap each remedy closes."""
+    lang = study["runs"][extra[0]]["setting"]["lang"]
+    full = study["runs"]["all"]["test"].get(lang, {}).get("macro_f1")
+    held = study["runs"].get(f"without-{lang}", {}).get("test", {}).get(lang, {}).get("macro_f1")
+    parts = []
+    for name in extra:
+        run = study["runs"][name]
+        value = run["test"][lang].get("macro_f1")
+        setting = run["setting"]
+        what = (
+            f"without its lexicon {_fmt(value)}"
+            if setting["drop_lexicon"]
+            else f"{setting['keep_turns']} annotated turns back {_fmt(value)}"
+        )
+        if None not in (full, held, value) and full != held and not setting["drop_lexicon"]:
+            what += f" ({(value - held) / (full - held):.0%} of the gap)"
+        parts.append(what)
+    return (
+        f"What closes the gap for {lang} (test macro-F1): held out {_fmt(held)}; "
+        + "; ".join(parts)
+        + f"; all its annotations {_fmt(full)}."
+    )
