@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -53,6 +54,7 @@ from tonewatch.schema import (  # noqa: E402
     Turn,
     TurnResult,
 )
+from tonewatch.serve.deps import SESSION_COOKIE  # noqa: E402
 
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 WEEKS = 26
@@ -251,57 +253,123 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+class Connection:
+    """A keep-alive HTTP/1.1 connection that sends prepared GETs and reads the answers.
+
+    The load generator shares the machine's cores with the server, so it must cost next to
+    nothing: no HTTP library, just a request line and headers written and the answer read by
+    its Content-Length (or chunks). About 0.1 ms of CPU per request (httpx: ~1.5 ms)."""
+
+    def __init__(self, host: str, port: int, cookie: str) -> None:
+        self.host, self.port = host, port
+        self.head = f"Host: {host}:{port}\r\nCookie: {cookie}\r\n\r\n".encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        """The status of GET ``path``; the body is read and dropped."""
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.head)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lines = head.lower().split(b"\r\n")
+        length = next((int(x[15:]) for x in lines if x.startswith(b"content-length:")), None)
+        if length is not None:
+            await self.reader.readexactly(length)
+        elif b"transfer-encoding: chunked" in lines:
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        if b"connection: close" in lines:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 async def hammer(
-    base: str, cookies: httpx.Cookies, kind: str, urls: list[str], concurrency: int
+    port: int, cookie: str, kind: str, urls: list[str], concurrency: int
 ) -> list[float]:
-    """Every URL once, ``concurrency`` at a time, each client asking again as soon as it
-    has its answer; RETURNS the latencies (a failed request counts, with its time)."""
+    """Every URL once, ``concurrency`` clients at a time, each asking again as soon as it has
+    its answer; RETURNS the latencies (a failed request counts, with its time)."""
     latencies: list[float] = []
     errors: list[str] = []
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for url in urls:
-        queue.put_nowait(url)
-    # Idle connections retire before uvicorn closes them (5 s), so none is reused half-closed.
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2
-    )
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits,
-                                 timeout=60) as client:  # fmt: skip
+    queue = iter(urls)
 
-        async def worker() -> None:
-            while not queue.empty():
-                url = queue.get_nowait()
-                started = time.perf_counter()
-                try:
-                    response = await client.get(url)
-                except httpx.TransportError as exc:
-                    errors.append(f"{url}: {type(exc).__name__}")
-                else:
-                    if response.status_code != 200:
-                        errors.append(f"{url}: HTTP {response.status_code}")
-                latencies.append(time.perf_counter() - started)
+    async def client() -> None:
+        connection = Connection("127.0.0.1", port, cookie)
+        for url in queue:
+            started = time.perf_counter()
+            try:
+                status = await connection.get(url)
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                errors.append(f"{url}: {type(exc).__name__}")
+                connection.close()
+            else:
+                if status != 200:
+                    errors.append(f"{url}: HTTP {status}")
+            latencies.append(time.perf_counter() - started)
+        connection.close()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     if errors:
         print(f"{kind}: {len(errors)} failed requests, e.g. {errors[:3]}")
     return latencies
 
 
-def report(kind: str, latencies: list[float], seconds: float, cpu: float) -> None:
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every process, every core)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def run_load(server: subprocess.Popen, port: int, cookie: str, kind: str, urls: list[str],
+             concurrency: int) -> None:  # fmt: skip
+    """One measured run, with the CPU it took: the server's, the load generator's and
+    everyone else's on the machine (the contention the figures were taken under)."""
+    uvloop.run(hammer(port, cookie, kind, urls[:50], concurrency))  # warm up
+    server_before, busy_before = server_cpu(server.pid), machine_busy()
+    mine_before, started = time.process_time(), time.perf_counter()
+    latencies = uvloop.run(hammer(port, cookie, kind, urls, concurrency))
+    seconds = time.perf_counter() - started
+    mine = time.process_time() - mine_before
+    server_used = server_cpu(server.pid) - server_before
+    others = max(0.0, machine_busy() - busy_before - server_used - mine)
     ms = sorted(x * 1000 for x in latencies)
     q = statistics.quantiles(ms, n=100)
-    print(f"{kind:<18} n={len(ms):<5} p50 {q[49]:7.1f} ms   p95 {q[94]:7.1f} ms   "
-          f"p99 {q[98]:7.1f} ms   {len(ms) / seconds:6.1f} req/s   "
-          f"server CPU {cpu / len(ms) * 1000:5.1f} ms/request")  # fmt: skip
+    n = len(ms)
+    print(f"{kind:<18} {concurrency:>2} clients  n={n:<5} p50 {q[49]:6.1f} ms  "
+          f"p95 {q[94]:6.1f} ms  p99 {q[98]:6.1f} ms  {n / seconds:6.1f} req/s  "
+          f"CPU/request: server {server_used / n * 1000:4.1f} ms, "
+          f"load generator {mine / n * 1000:4.2f} ms; "
+          f"other processes {others / seconds:4.2f} cores")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[20],
+        help="clients at a time (several values: one run each)",
+    )
     parser.add_argument("--requests", type=int, default=2000, help="per page kind")
     parser.add_argument("--db", help="database URL (default: SQLite in a temp dir)")
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (default: one per core)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the SQLite store in this folder")
     parser.add_argument("--reuse", action="store_true", help="serve the store in --keep as it is")
     args = parser.parse_args()
@@ -309,7 +377,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     db = args.db or f"sqlite:///{folder / 'bench.db'}"
     print(f"{os.cpu_count()} cores; {args.turns} turns; {args.concurrency} concurrent clients; "
-          f"{args.workers} server process(es)")  # fmt: skip
+          f"{args.workers} server worker process(es); load average {os.getloadavg()[0]:.1f} "
+          f"at start")  # fmt: skip
     if not args.reuse:
         for step, seconds in build_store(db, args.turns).items():
             print(f"  {step:<14} {seconds:7.1f} s")
@@ -336,18 +405,16 @@ def main() -> None:
                 f"/conversations/{rng.randint(1, conversations)}" for _ in range(args.requests)
             ],
         }
-        for kind, urls in workloads.items():
-            asyncio.run(hammer(base, cookies, kind, urls[:50], args.concurrency))  # warm up
-            cpu, started = server_cpu(server.pid), time.perf_counter()
-            latencies = asyncio.run(hammer(base, cookies, kind, urls, args.concurrency))
-            seconds, cpu = time.perf_counter() - started, server_cpu(server.pid) - cpu
-            report(kind, latencies, seconds, cpu)
+        cookie = f"{SESSION_COOKIE}={cookies[SESSION_COOKIE]}"
+        for concurrency in args.concurrency:
+            for kind, urls in workloads.items():
+                run_load(server, port, cookie, kind, urls, concurrency)
     finally:
         server.terminate()
         server.wait(30)
     load = os.getloadavg()[0]
-    print(f"checked at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.1f} on "
-          f"{os.cpu_count()} cores; store in {folder}")  # fmt: skip
+    print(f"checked at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.1f} at the "
+          f"end, {os.cpu_count()} cores; store in {folder}")  # fmt: skip
 
 
 if __name__ == "__main__":

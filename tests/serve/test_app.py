@@ -203,3 +203,19 @@ def test_app_client_list_filters_and_reports_bad_values(app, loaded, client_as) 
     assert "&#39;rudeness&#39; is not one of" in odd and "is not a date" in odd
     assert "Omar Haddad" in odd  # the bad filters are ignored, not applied
     assert rita.get("/clients?page=0").status_code == 400
+
+
+def test_app_turn_scores_on_demand(app, loaded, client_as) -> None:
+    rita = client_as("rita")
+    ids = _ids(loaded)
+    page = rita.get(f"/conversations/{ids['conversation_id']}").text
+    assert f'hx-get="/turns/{ids["turn_id"]}/scores"' in page and "<meter" not in page
+    fragment = rita.get(f"/turns/{ids['turn_id']}/scores", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.text.count("<meter") >= 12
+    whole = rita.get(f"/turns/{ids['turn_id']}/scores")  # without JavaScript: a page
+    assert "<html" in whole.text and whole.text.count("<meter") >= 12
+    staff = loaded.scalar(select(m.Turn.id).where(m.Turn.scores.is_(None)).limit(1))
+    if staff is not None:
+        assert rita.get(f"/turns/{staff}/scores").status_code == 404
+    assert rita.get("/turns/999999/scores").status_code == 404

@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tonewatch.schema import LABELS
 from tonewatch.train.gold import read_annotations
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, start_server, stop_server, tonewatch
@@ -97,6 +98,9 @@ def test_browser_login_filter_client_and_conversation(page, live, artifacts_dir)
     page.wait_for_url("**/conversations/*")
     assert page.locator("article.turn").count() >= 2
     assert page.locator("article.turn .speaker").first.inner_text() in ("Omar Haddad", "Anna Weber")
+    scores = page.locator("details.scores").first
+    scores.locator("summary").click()  # the full table is fetched when opened
+    expect(scores.locator("table tr").nth(len(LABELS) - 1)).to_be_visible()
     page.screenshot(path=artifacts_dir / "serve-conversation.png", full_page=True)
     assert page.problems == []
 

@@ -59,8 +59,15 @@ async def get_db(state: State) -> AsyncIterator[Session]:
 DbSession = Annotated[Session, Depends(get_db)]
 
 
-def current_login(request: Request, state: State, db: DbSession) -> m.LoginSession:
+async def current_login(request: Request, state: State, db: DbSession) -> m.LoginSession:
+    """The request's live login session, or LoginRequired.
+
+    Runs on the event loop: it is one primary-key lookup, cheaper than the thread-pool hop a
+    sync dependency costs. The commit then hands the connection back to the pool at once
+    (the rows stay loaded: ``expire_on_commit=False``), so a request waiting for a thread
+    never holds a connection; otherwise 20 waiting requests exhaust a pool of 15."""
     found = find_session(db, request.cookies.get(SESSION_COOKIE), state.lifetime)
+    db.commit()
     if found is None:
         raise LoginRequired()
     request.state.login = found  # pages show the user and carry the CSRF token

@@ -98,6 +98,9 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the package: no stat() of the file per render (the conversation
+        # page includes _turn.html once per turn, and each include checked the file again).
+        auto_reload=False,
     )
     env.filters.update(
         label=label_name,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tonewatch.serve.deps import CurrentUser, DbSession
+from tonewatch.serve.deps import CurrentUser, DbSession, is_htmx
 from tonewatch.serve.pages import render
+from tonewatch.serve.store import models as m
 from tonewatch.serve.store.queries import conversation_page, next_conversation
 
 router = APIRouter()
@@ -34,3 +35,13 @@ def next_to_review(db: DbSession, _user: CurrentUser, conversation_id: int) -> R
     found = next_conversation(db, conversation_id)
     target = f"/conversations/{found}" if found is not None else "/clients?review=open"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/turns/{turn_id}/scores", response_class=HTMLResponse)
+def turn_scores(request: Request, db: DbSession, _user: CurrentUser, turn_id: int) -> HTMLResponse:
+    """All twelve scores and the tone scores of a turn: the conversation page's table, loaded
+    when it is opened (or a page of its own without JavaScript)."""
+    turn = db.get(m.Turn, turn_id)
+    if turn is None or not turn.scores:
+        raise HTTPException(404, f"turn {turn_id} has no scores")
+    return render(request, "_scores.html" if is_htmx(request) else "scores.html", {"turn": turn})

@@ -58,13 +58,17 @@ class LoginSession(Base):
 
 class Client(Base):
     __tablename__ = "clients"
-    __table_args__ = (Index("ix_clients_rank", "risk", "key"),)
+    __table_args__ = (
+        Index("ix_clients_rank", "risk", "key"),
+        # The verdict filter reads its page in rank order straight from the index.
+        Index("ix_clients_verdict_rank", "verdict", "risk", "key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     risk: Mapped[float] = mapped_column(default=0.0)
-    verdict: Mapped[str] = mapped_column(String(16), default="none", index=True)
+    verdict: Mapped[str] = mapped_column(String(16), default="none")
     explanation: Mapped[str] = mapped_column(Text, default="")
     conversations: Mapped[int] = mapped_column(default=0)
     client_turns: Mapped[int] = mapped_column(default=0)
@@ -146,8 +150,10 @@ class Flag(Base):
     __tablename__ = "flags"
     __table_args__ = (
         UniqueConstraint("turn_id", "label"),
-        Index("ix_flags_label_client", "label", "client_id"),
-        Index("ix_flags_family_client", "family", "client_id"),
+        # Covering for the client list's flag and family filters: the EXISTS probe per client
+        # checks status, language, channel and time in the index, never in the table.
+        Index("ix_flags_label_cover", "label", "client_id", "status", "lang", "channel", "at"),
+        Index("ix_flags_family_cover", "family", "client_id", "status", "lang", "channel", "at"),
         Index("ix_flags_client_status", "client_id", "status"),
         Index("ix_flags_status_conversation", "status", "conversation_id"),
     )

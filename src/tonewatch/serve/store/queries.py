@@ -232,12 +232,14 @@ def conversation_page(
     conversation, client = found
     views = turns_with_flags(session, m.Turn.conversation_id == conversation_id)
     reviews: dict[int, list[m.Review]] = {}
-    for review in session.scalars(
-        _audit_query()
-        .where(m.Review.conversation_id == conversation_id)
-        .order_by(m.Review.at.desc(), m.Review.id.desc())
-    ):
-        reviews.setdefault(review.turn_id, []).append(review)
+    # Every review action stamps its turn's reviewed_at: most conversations have none to read.
+    if any(v.turn.reviewed_at is not None for v in views):
+        for review in session.scalars(
+            _audit_query()
+            .where(m.Review.conversation_id == conversation_id)
+            .order_by(m.Review.at.desc(), m.Review.id.desc())
+        ):
+            reviews.setdefault(review.turn_id, []).append(review)
     views = [TurnView(v.turn, v.flags, reviews.get(v.turn.id, [])) for v in views]
     return conversation, client, views
 
