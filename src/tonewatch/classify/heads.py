@@ -89,6 +89,11 @@ class FlagHeads:
         fold_of = np.full(len(groups), -1)
         for k, (_, held) in enumerate(splitter.split(calib_idx, groups=groups[calib_idx])):
             fold_of[calib_idx[held]] = k
+        # Rows derived from a calibration turn (its evidence spans) share its conversation's
+        # fold: trained on only when that conversation is not the one held out.
+        fold_by_group = dict(zip(groups[calib_idx], fold_of[calib_idx], strict=True))
+        derived = np.flatnonzero(~np.asarray(calib_mask, bool))
+        fold_of[derived] = [fold_by_group.get(g, -1) for g in groups[derived]]
         for j, label in enumerate(LABELS):
             rows = np.flatnonzero(known[:, j])
             y = Y[rows, j].astype(int)

@@ -59,6 +59,9 @@ class TrainConfig(_Strict):
     seed: int = 13
     annotations: list[str] = ["data/annotations/*.jsonl"]
     annotation_weight: float = 1.0
+    # Weight of extra rows made of each annotated turn's evidence spans (0 = none): they show
+    # the heads the words that carry a flag without the greeting and small talk around them.
+    evidence_weight: float = 0.0
     lexicons: str = "data/lexicons"
     max_annotations_per_file: int = 0  # 0 = all; small values make tiny configs for tests
     public: PublicData = PublicData()
@@ -160,6 +163,40 @@ def is_project(turn: GoldTurn) -> bool:
     return turn.corpus.startswith("tonewatch-")
 
 
+def is_derived(turn: GoldTurn) -> bool:
+    return "derived_from" in turn.meta
+
+
+def evidence_rows(pool: Sequence[GoldTurn], weight: float) -> list[GoldTurn]:
+    """One row per distinct evidence span of a project client turn, labelled with every label
+    whose evidence overlaps it; same conversation (so same fold), no tone, never calibrated on."""
+    from dataclasses import replace
+
+    rows = []
+    for turn in pool:
+        if not is_project(turn) or turn.role != "client":
+            continue
+        for start, end in sorted({(s.start, s.end) for s in turn.evidence}):
+            text = turn.text[start:end].strip()
+            if len(text) < 3 or text == turn.text.strip():
+                continue
+            labels = frozenset(s.label for s in turn.evidence if s.start < end and start < s.end)
+            rows.append(
+                replace(
+                    turn,
+                    id=f"{turn.id}@{start}-{end}",
+                    text=text,
+                    labels=labels,
+                    tone=None,
+                    hard_negative=False,
+                    evidence=(),
+                    weight=turn.weight * weight,
+                    meta={"derived_from": turn.id},
+                )
+            )
+    return rows
+
+
 def train(
     config: TrainConfig,
     config_text: str,
@@ -174,6 +211,8 @@ def train(
     log(f"training {config.name} ({config.tier}) with seed {config.seed}")
     turns, hashes = gather(config, base, log)
     pool = [t for t in turns if t.split != "test" and (is_project(t) or t.split == "train")]
+    if config.evidence_weight > 0:
+        pool += evidence_rows(pool, config.evidence_weight)
     # Public corpora first: their embedding-cache chunks stay valid while annotations grow.
     pool.sort(key=lambda t: (is_project(t), t.corpus))
     if not any(is_project(t) for t in pool):
@@ -198,7 +237,7 @@ def train(
         Y,
         known,
         weights,
-        np.array([is_project(t) for t in pool]),
+        np.array([is_project(t) and not is_derived(t) for t in pool]),
         [t.conversation for t in pool],
         [t.tone for t in pool],
     )
@@ -215,7 +254,11 @@ def train(
         "tonewatch_version": __version__,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": config.seed,
-        "data": {"files": hashes, "counts": _counts(pool)},
+        "data": {
+            "files": hashes,
+            "counts": _counts([t for t in pool if not is_derived(t)]),
+            "evidence_rows": sum(is_derived(t) for t in pool),
+        },
         "corpora": {name: CORPUS_INFO[name] for name in config.public.corpora},
         "metrics": {},
     }
