@@ -1,19 +1,22 @@
 """Review UI under load: 100,000 turns in the store, 20 concurrent clients on loopback.
 
-    .venv/bin/python benchmarks/serve.py [--turns 100000] [--concurrency 20] [--requests 2000]
-                                         [--workers 1] [--db postgresql://...] [--keep DIR]
+    .venv/bin/python benchmarks/serve.py [--turns 100000] [--concurrency 20 [1 ...]]
+        [--requests 2000] [--workers CORES] [--db postgresql://...] [--keep DIR [--reuse]]
 
 1. Builds a synthetic archive of ``--turns`` turns: real annotated turns of the eight
    languages (data/annotations) as client text, with their labels and evidence as the model's
    flags, in emails, chats and calls of ~``turns / 50`` clients over 26 weeks;
 2. loads it with the store's own loader (``load_pairs``) and ranks it (``recompute_clients``),
    timing both;
-3. starts the real server (``tonewatch serve``, uvicorn, one process) on 127.0.0.1, logs in,
-   and has ``--concurrency`` clients request, as fast as answers come, the client list (pages
-   and filters drawn at random: language, flag, family, channel, verdict, dates) and
-   conversation pages (drawn at random);
-4. prints p50 / p95 / p99 latency per page, the throughput, and the server's CPU time per
-   request (what the latency would come down to on idle cores). Target: p95 under 200 ms.
+3. starts the real server (``tonewatch serve --workers N``, uvicorn, default one worker
+   process per core) on 127.0.0.1, logs in, and has ``--concurrency`` clients request, each
+   as soon as its last answer came, the client list (pages and filters drawn at random:
+   language, flag, family, channel, verdict, dates) and conversation pages (drawn at random).
+   The clients are coroutines of this one process on raw keep-alive connections (see
+   ``Connection``): the generator shares the cores with the server, so it must be cheap;
+4. prints p50 / p95 / p99 latency per page and the throughput, with the CPU each request
+   cost the server and the load generator, and how many cores other processes took during
+   the run (the contention the figures were taken under). Target: p95 under 200 ms.
 """
 
 from __future__ import annotations
@@ -238,19 +241,19 @@ def client_list_url(rng: random.Random, pages: int) -> str:
     return "/clients?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server and its worker processes."""
+def server_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by the server and each of its worker processes, by pid."""
     import psutil
 
     root = psutil.Process(pid)
-    total = 0.0
+    used = {}
     for process in [root, *root.children(recursive=True)]:
         try:
             times = process.cpu_times()
-            total += times.user + times.system
+            used[process.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             pass
-    return total
+    return used
 
 
 class Connection:
@@ -340,8 +343,13 @@ def run_load(server: subprocess.Popen, port: int, cookie: str, kind: str, urls: 
     latencies = uvloop.run(hammer(port, cookie, kind, urls, concurrency))
     seconds = time.perf_counter() - started
     mine = time.process_time() - mine_before
-    server_used = server_cpu(server.pid) - server_before
+    by_process = {k: v - server_before.get(k, 0.0) for k, v in server_cpu(server.pid).items()}
+    server_used = sum(by_process.values())
     others = max(0.0, machine_busy() - busy_before - server_used - mine)
+    # Keep-alive connections stay with the worker that accepted them, so the workers' shares
+    # of the work show how evenly the kernel spread the clients' connections.
+    shares = sorted((v / server_used for v in by_process.values() if v > 0.05 * server_used),
+                    reverse=True)  # fmt: skip
     ms = sorted(x * 1000 for x in latencies)
     q = statistics.quantiles(ms, n=100)
     n = len(ms)
@@ -349,7 +357,8 @@ def run_load(server: subprocess.Popen, port: int, cookie: str, kind: str, urls: 
           f"p95 {q[94]:6.1f} ms  p99 {q[98]:6.1f} ms  {n / seconds:6.1f} req/s  "
           f"CPU/request: server {server_used / n * 1000:4.1f} ms, "
           f"load generator {mine / n * 1000:4.2f} ms; "
-          f"other processes {others / seconds:4.2f} cores")  # fmt: skip
+          f"other processes {others / seconds:4.2f} cores; "
+          f"server CPU by process {'/'.join(f'{x:.0%}' for x in shares)}")  # fmt: skip
 
 
 def main() -> None:
