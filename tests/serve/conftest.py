@@ -246,12 +246,13 @@ def tonewatch(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess
     )  # fmt: skip
 
 
-def start_server(db: str, cwd: Path) -> LiveServer:
+def start_server(db: str, cwd: Path, workers: int = 1) -> LiveServer:
     port = free_port()
     log = (cwd / "server.log").open("w")  # a pipe nobody reads would fill up and block it
     process = subprocess.Popen(
         [sys.executable, "-c", "from tonewatch.cli import main; main()",
-         "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
+         "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
         cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

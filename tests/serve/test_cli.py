@@ -240,3 +240,36 @@ def test_cli_load_reads_a_score_folder_like_the_archives(tmp_path, tiny_model) -
     turns, flags = contents(from_folder)
     assert len({t[0] for t in turns}) >= 4 and flags  # mail, chats, a call
     assert (turns, flags) == contents(from_archive)
+
+
+def test_cli_serve_workers_share_the_port_and_stop_together(tmp_path) -> None:
+    """`tonewatch serve --workers 2`: two processes, each with its own SO_REUSEPORT socket on
+    the same port; both answer, and SIGTERM to the command stops them both."""
+    import httpx
+    import psutil
+
+    from .conftest import start_server, stop_server
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    assert tonewatch("user", "add", "anna", "--role", "admin", "--db", db,
+                     env={"TONEWATCH_PASSWORD": PASSWORD}).returncode == 0  # fmt: skip
+    server = start_server(db, tmp_path, workers=2)
+    try:
+        children = psutil.Process(server.process.pid).children()
+        workers = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+        assert len(workers) == 2
+        pids = set()
+        for _ in range(40):  # a new connection each time: the kernel picks a worker by hash
+            with httpx.Client() as client:
+                assert client.get(server.url + "/login").status_code == 200
+                pids |= {
+                    c.pid
+                    for c in psutil.net_connections("tcp")
+                    if c.pid and c.laddr and c.laddr.port == int(server.url.rsplit(":", 1)[1])
+                    and c.status == psutil.CONN_ESTABLISHED
+                }  # fmt: skip
+        assert pids == {w.pid for w in workers}
+    finally:
+        stop_server(server)
+    assert server.process.returncode == 0
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)

@@ -79,11 +79,12 @@ def serve_cli(
     if web is not None:
         uvicorn.run(web, **options)
         return
-    # Worker processes build their own app from the configuration passed in the environment.
+    # Worker processes build their own app from the configuration passed in the environment,
+    # each on its own socket (SO_REUSEPORT) so the kernel spreads connections over them.
+    from tonewatch.serve.workers import serve_workers
+
     os.environ[CONFIG_ENV] = cfg.model_dump_json()
-    uvicorn.run(
-        "tonewatch.serve.app:app_from_environment", factory=True, workers=workers, **options
-    )
+    serve_workers(options, workers)
 
 
 @app.command("load")
