@@ -125,6 +125,18 @@ def test_store_flag_filter_ignores_rejected_flags(loaded) -> None:
     assert _keys(loaded, flag="reputation_threat") == [OMAR]
 
 
+def test_store_filtered_lists_follow_every_review(loaded) -> None:
+    """Each filter's ranked ids are reused only while the store is unchanged."""
+    rita = _user(loaded, "rita")
+    assert OMAR in _keys(loaded, flag="legal_threat")
+    assert OMAR in _keys(loaded, review="open")
+    for flag in _flags(loaded, OMAR):
+        set_status(loaded, rita, flag.id, "rejected")
+        loaded.commit()
+    assert OMAR not in _keys(loaded, flag="legal_threat")
+    assert OMAR not in _keys(loaded, review="open")
+
+
 def test_store_paginates_in_rank_order(loaded) -> None:
     everyone = _keys(loaded)
     pages = [list_clients(loaded, ClientFilter(), n, 4) for n in (1, 2, 3)]
