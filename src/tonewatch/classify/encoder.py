@@ -54,6 +54,16 @@ class E5Encoder:
         row = {text: i for i, text in enumerate(unique)}
         return vectors[[row[t] for t in inputs]].reshape(len(texts), self.dim)
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the encoder reads for each text (prefix and special tokens included)."""
+        return [self._model.token_count(t, True) for t in texts]
+
+
+def token_counts(encoder: Encoder, texts: Sequence[str]) -> list[int]:
+    """Token counts where the encoder tells them, else character counts."""
+    counter = getattr(encoder, "token_counts", None)
+    return counter(texts) if counter else [max(1, len(t)) for t in texts]
+
 
 @functools.cache
 def get_encoder(name: str) -> Encoder:

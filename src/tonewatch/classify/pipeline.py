@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tonewatch.classify.encoder import get_encoder, token_counts
 from tonewatch.classify.evidence import lexicon_evidence, occlusion_variants, pick_spans
 from tonewatch.classify.lexicon import Hit
 from tonewatch.classify.model import RedFlagModel
@@ -38,8 +39,10 @@ class Classifier:
         *,
         score_roles: Sequence[str] = ("client", "unknown"),
         batch_size: int = 64,
+        exact_occlusion: bool = False,
     ) -> None:
         self.model = model
+        self.exact_occlusion = exact_occlusion
         self.score_roles = set(score_roles)
         self.batch_size = batch_size
 
@@ -106,17 +109,53 @@ class Classifier:
                 plans.append((k, missing, spans, len(variants), len(texts)))
                 variants += texts
                 variant_langs += [item.lang] * len(texts)
-        scores = (
-            self.model.score_windows(variants, variant_langs)[0]
-            if variants
-            else np.zeros((0, len(LABELS)))
-        )
+        scores = self._score_variants(plans, variants, variant_langs)
         for k, missing, spans, start, count in plans:
             chosen = pick_spans(spans, missing, flags[k], scores[start : start + count])
             text = items[k].text
             for label, (s, e) in chosen.items():
                 evidence[k][label] = (Evidence.from_span(text, s, e),)
         return evidence
+
+    def _score_variants(
+        self,
+        plans: list[tuple[int, list[str], list[tuple[int, int]], int, int]],
+        variants: list[str],
+        langs: list[str],
+    ) -> np.ndarray:
+        """Flag scores of the occlusion texts. Without an encoder they are scored as they
+        are. With one, re-encoding each turn once per clause would cost more than the turn
+        itself, so only the clauses are encoded (each alone, short); the embedding of a
+        turn without clause i is the token-weighted mean of its other clauses' embeddings,
+        as e5 mean-pools its tokens. N-gram and lexicon features are those of the real
+        ablated text. ``exact_occlusion=True`` encodes every ablated text instead."""
+        if not variants:
+            return np.zeros((0, len(LABELS)))
+        featurizer = self.model.featurizer
+        if featurizer.encoder is None or self.exact_occlusion:
+            return self.model.score_windows(variants, langs)[0]
+        encoder = get_encoder(featurizer.encoder)
+        embeddings = np.zeros((len(variants), encoder.dim), dtype=np.float32)
+        clause_rows = [
+            row
+            for _, _, spans, start, count in plans
+            for row in range(start + len(spans), start + count)
+        ]
+        clause_texts = [variants[row] for row in clause_rows]
+        embeddings[clause_rows] = encoder.encode(clause_texts)
+        weights = np.zeros(len(variants), dtype=np.float32)
+        weights[clause_rows] = token_counts(encoder, clause_texts)
+        for _, _, spans, start, count in plans:
+            if not count:
+                continue
+            n = len(spans)
+            clause = embeddings[start + n : start + count]
+            w = weights[start + n : start + count, None]
+            ablated = (w * clause).sum(axis=0)[None, :] - w * clause
+            norm = np.linalg.norm(ablated, axis=1, keepdims=True)
+            embeddings[start : start + n] = ablated / np.maximum(norm, 1e-12)
+        X = featurizer.transform(variants, langs, embeddings=embeddings)
+        return self.model.heads.predict_proba(X)[0]
 
     def _result(
         self,
