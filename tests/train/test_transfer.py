@@ -125,6 +125,7 @@ def test_transfer_study_in_the_model_card_says_when_its_data_differs(tmp_path: P
     model = tmp_path / "runs" / "all" / "model"  # trained on the study's own data snapshot
     for name in ("transfer.json", "transfer.md"):
         shutil.copy(tmp_path / name, model / name)
+    shutil.copy(ROOT / "configs" / "tiny.toml", model / "config.toml")  # as `tonewatch train`
     card = render_model_card(model)
     section = card.split("## Cross-lingual transfer")[1].split("## ")[0]
     assert "| ka |" in section and "What closes the gap for ka" in section
@@ -136,3 +137,7 @@ def test_transfer_study_in_the_model_card_says_when_its_data_differs(tmp_path: P
         handle.write("\n# edited after the study\n")
     section = render_model_card(model).split("## Cross-lingual transfer")[1].split("## ")[0]
     assert "other versions of data/annotations/ka.jsonl, lexicons/ka.toml" in section
+    with (model / "config.toml").open("a") as handle:
+        handle.write("\n# retrained with another config\n")
+    section = render_model_card(model).split("## Cross-lingual transfer")[1].split("## ")[0]
+    assert "other versions of the training config, data/annotations/ka.jsonl" in section

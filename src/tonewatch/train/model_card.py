@@ -57,6 +57,8 @@ def _transfer_stale(model_dir: Path, meta: dict) -> list[str]:
     for path in sorted((model_dir / "lexicons").glob("*")):
         trained[f"lexicons/{path.name}"] = file_sha256(path)
     stale = []
+    if study.get("config_sha256") not in (None, file_sha256(model_dir / "config.toml")):
+        stale.append("the training config")
     for name, digest in study.get("data", {}).items():
         key = f"lexicons/{Path(name).name}" if "/lexicons/" in f"/{name}" else name
         if key in trained and trained[key] != digest:

@@ -257,6 +257,7 @@ def run_transfer(
             shutil.rmtree(work / "model")
     study = {
         "config": str(config_path),
+        "config_sha256": file_sha256(config_path),
         "tier": config.tier,
         "encoder": config.encoder or None,
         "languages": langs,
