@@ -65,3 +65,42 @@ def test_engine_replaces_a_dead_model_process(engines):
     results, _ = score(child)  # a new model process took over
     assert [r["id"] for r in results] == ["0", "1", "2", "3"]
     assert child.batcher.executor.submit(os.getpid).result() != pid
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from tonewatch.api.engine import Engine
+from tonewatch.classify.api import load_model
+from tonewatch.config import default_config
+
+engine = Engine(load_model(None, tier="fast"), default_config().ingest, process=True)
+engine.warm_up()
+print(engine.batcher.executor.submit(os.getpid).result(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_engine_model_process_exits_when_the_server_is_killed():
+    """SIGKILL gives the server no chance to stop its model process: the child notices alone."""
+    import subprocess
+    import sys
+    import time
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child = int(server.stdout.readline())
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail(f"model process {child} outlived its killed server")

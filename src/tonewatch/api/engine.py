@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -100,8 +103,17 @@ class ModelWorker:
 _WORKER: ModelWorker | None = None
 
 
-def _start_child(classifier: Classifier, ingest: IngestConfig) -> None:
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """A server killed with SIGKILL cannot stop its model process, which would live on as an
+    orphan holding the model's memory: leave as soon as the parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(0)
+
+
+def _start_child(classifier: Classifier, ingest: IngestConfig, parent: int) -> None:
     global _WORKER
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _WORKER = ModelWorker(classifier, LanguageIdentifier.from_config(ingest))
     _WORKER.warm_up()
 
@@ -148,7 +160,7 @@ class Engine:
             1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_child,
-            initargs=(self.classifier, self.ingest),
+            initargs=(self.classifier, self.ingest, os.getpid()),
         )
 
     def _restart(self) -> None:
