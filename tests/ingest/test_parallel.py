@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from tonewatch.cli import app
 from tonewatch.config import IngestConfig, default_config
 from tonewatch.ingest import parallel
+from tonewatch.ingest.email_message import ParsedMessage, read_message
 from tonewatch.ingest.pipeline import IngestRun, IngestStats
 from tonewatch.ingest.roles import with_staff
 from tonewatch.io import to_json
@@ -133,3 +134,33 @@ def test_parallel_cli_workers_option_writes_the_same_file(
     assert (tmp_path / "w1.quarantine.jsonl").read_bytes() == (
         tmp_path / "w2.quarantine.jsonl"
     ).read_bytes()
+
+
+def _messages(fixtures_dir: Path, config: IngestConfig) -> list[ParsedMessage]:
+    """Every fixture email read (charsets, attachments, RFC 2047, replies in 8 languages),
+    and one message per kind of Date header (fixed offsets, UTC, "-0000", none)."""
+    paths = sorted((fixtures_dir / "email").rglob("*.eml"))
+    messages = [read_message(p.read_bytes(), str(p), None, config, str(p)) for p in paths]
+    for date in ("Tue, 1 May 2001 09:00:00 +0200", "1 May 2001 09:00 -0530", "-0000", None):
+        stamp = "" if date is None else f"Date: {date}\n"
+        data = f"From: a@b.example\nSubject: x\n{stamp}\nHello there\n".encode()
+        messages.append(read_message(data, "t.mbox", 1, config, "t.mbox#1"))
+    dated = "Date: Tue, 1 May 2001 09:00:00 -0000\n"  # no zone: config.default_timezone
+    data = f"From: a@b.example\n{dated}\nHi\n".encode()
+    messages.append(read_message(data, "t.mbox", 2, config, "t.mbox#2"))
+    assert all(isinstance(m, ParsedMessage) for m in messages)
+    return messages  # type: ignore[return-value]
+
+
+def test_messages_cross_processes_unchanged(fixtures_dir: Path, config: IngestConfig) -> None:
+    messages = _messages(fixtures_dir, config)
+    assert any(m.attachments for m in messages) and any(m.timestamp is None for m in messages)
+    assert {m.to_bytes()[:1] for m in messages} == {b"m", b"p"}  # marshal, and pickle's fallback
+    for message in messages:
+        copy = ParsedMessage.from_bytes(message.to_bytes())
+        assert copy == message
+        if message.timestamp is not None:
+            assert copy.timestamp.tzinfo == message.timestamp.tzinfo  # type: ignore[union-attr]
+            assert copy.timestamp.tzname() == message.timestamp.tzname()  # type: ignore[union-attr]
+        fragment = message.fragment("t1", "message-id")
+        assert copy.fragment("t1", "message-id").model_dump_json() == fragment.model_dump_json()

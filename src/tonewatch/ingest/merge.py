@@ -7,14 +7,14 @@ SQLite file past ``memory_fragments``; ``groups()`` then gives each conversation
 the order they were read, conversations in order of first appearance. Memory stays flat in
 the archive's size: at most ``memory_fragments`` fragments (or one conversation) at a time.
 
-A fragment is spooled as a ``Conversation`` or, from the parallel email path, as a pickled
-``ParsedMessage`` with its thread (plain data, pickled once in the worker process that parsed
-it); ``entries()`` hands the stored form on as it is, for worker processes to rebuild.
+A fragment is spooled as a ``Conversation`` or, from the parallel email path, as a
+``ParsedMessage`` in bytes with its thread (``ParsedMessage.to_bytes``, written once in the
+worker process that parsed it); ``entries()`` hands the stored form on as it is, for worker
+processes to rebuild.
 """
 
 from __future__ import annotations
 
-import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tonewatch.ingest._copy import replace
+from tonewatch.ingest.email_message import ParsedMessage
 from tonewatch.schema import Conversation, Participant, Turn
 
 INSERT_BATCH = 1000
@@ -36,7 +37,7 @@ def rebuild(conversation_id: str, entry: Entry) -> Conversation:
     how, data = entry
     if how is None:
         return Conversation.model_validate_json(data)
-    return pickle.loads(data).fragment(conversation_id, how)  # noqa: S301 - this run's own
+    return ParsedMessage.from_bytes(data).fragment(conversation_id, how)  # type: ignore[arg-type]
 
 
 class FragmentSpool:

@@ -5,10 +5,11 @@ Two phases, as in the one-process run (``pipeline.IngestRun``):
 
 1. Reading. A large mbox is cut into runs of messages at its "From " lines
    (``mbox.mbox_spans``, streamed); workers parse each run, identify each message's language
-   and pickle the ``ParsedMessage``, sending it with its ``Envelope``. The parent takes the
-   runs back in file order and threads every message with the run's one ``ThreadIndex``, so
-   thread ids are those of the one-process run whatever the number of workers; it spools the
-   pickled message as it came. Other inputs are read in the parent, as before.
+   and encode the ``ParsedMessage`` (``ParsedMessage.to_bytes``), sending it with its
+   envelope. The parent takes the runs back in file order and threads every message with the
+   run's one ``ThreadIndex``, so thread ids are those of the one-process run whatever the
+   number of workers; it spools the encoded message as it came. Other inputs are read in the
+   parent, as before.
 2. Finishing. Once everything is read, the spool's conversations go to the workers in
    batches; each merges its fragments, assigns roles (with the client index learnt in phase 1,
    shared through a file) and encodes the result for the writer (JSON text, a Parquet row).
@@ -20,6 +21,7 @@ At most ``AHEAD`` tasks per worker are in flight, so memory stays flat. Workers 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -45,6 +47,7 @@ CHUNK_MESSAGES = 400  # messages per reading task: ~50 ms of work, small next to
 BATCH_FRAGMENTS = 800  # fragments per finishing task
 AHEAD = 3  # tasks in flight per worker: enough to keep them busy, bounded for memory
 MIN_MBOX_BYTES = 8 << 20  # smaller mboxes are read in the parent: not worth the round trips
+GC_THRESHOLD = 10_000  # allocations between young collections in a worker (Python's: 700)
 
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -86,14 +89,19 @@ class WorkerPool:
     def read_mbox(
         self, path: Path, spans: Iterable[Span]
     ) -> Iterator[tuple[Envelope, bytes] | QuarantineRecord]:
-        """The messages of an mbox in file order: each one's envelope and the pickled
-        ``ParsedMessage``, with its language."""
+        """The messages of an mbox in file order: each one's envelope and the
+        ``ParsedMessage``, with its language, as bytes (``ParsedMessage.to_bytes``)."""
         tasks = (
             (_read_chunk, (str(path), first, chunk))
             for first, chunk in _chunks(spans, CHUNK_MESSAGES)
         )
         for items in self._ordered(tasks):
-            yield from items
+            for item in items:
+                if isinstance(item, QuarantineRecord):
+                    yield item
+                else:
+                    envelope, message = item
+                    yield Envelope(*envelope), message
 
     def finish(
         self,
@@ -155,11 +163,16 @@ def _start_worker(config: IngestConfig) -> None:
     _config = config
     _langid = LanguageIdentifier.from_config(config)
     _langid("warm up")  # loads the fastText model now, not inside the first task
+    # What is loaded now lives as long as the worker: the collector need not scan it again
+    # and again (the modules, the schemas), and a task's short-lived objects seldom form
+    # cycles, so young collections can wait for more of them.
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _read_chunk(
     path: str, first: int, spans: list[Span]
-) -> list[tuple[Envelope, bytes] | QuarantineRecord]:
+) -> list[tuple[tuple[Any, ...], bytes] | QuarantineRecord]:
     assert _config is not None and _langid is not None
     items = list(mbox_messages(Path(path), spans, first, _config))
     # Languages once all is parsed, not message by message: the model's tables then stay in
@@ -171,9 +184,11 @@ def _read_chunk(
     ]
 
 
-def _pickled(message: ParsedMessage, guess: LangGuess) -> tuple[Envelope, bytes]:
+def _pickled(message: ParsedMessage, guess: LangGuess) -> tuple[tuple[Any, ...], bytes]:
+    """The envelope as a plain tuple (a named tuple pickles by class name, field by field)
+    and the message as bytes (``ParsedMessage.to_bytes``)."""
     message = message._replace(lang=guess.lang, lang_confidence=guess.confidence)
-    return message.envelope, pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return tuple(message.envelope), message.to_bytes()
 
 
 def _finish_batch(
