@@ -64,6 +64,8 @@ class BatchConfig(_Section):
     chunk_bytes: int
     workers: int
     scheduler: str
+    cache_entries: int
+    cache_share: bool
 
 
 class ServeConfig(_Section):

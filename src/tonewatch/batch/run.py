@@ -63,6 +63,7 @@ class BatchSummary:
     messages: int = 0
     conversations: int = 0
     turns: int = 0
+    cached: int = 0  # turns of this run whose text was scored before (cache hits)
     flagged: int = 0
     quarantined: int = 0
     total_messages: int = 0
@@ -102,6 +103,10 @@ def _check_limits(config: Config) -> None:
     for key in ("chunk_turns", "chunk_bytes"):
         if getattr(config.batch, key) < 1:
             raise ConfigError(f"[batch] {key} must be at least 1, got {getattr(config.batch, key)}")
+    if config.batch.cache_entries < 0:
+        raise ConfigError(
+            f"[batch] cache_entries must be 0 (no cache) or more, got {config.batch.cache_entries}"
+        )
 
 
 @contextmanager
@@ -239,6 +244,8 @@ def run_batch(
                 model_digest=model_digest,
                 ingest=config.ingest.model_dump(mode="json"),
                 classify=config.classify.model_dump(mode="json"),
+                cache_entries=config.batch.cache_entries,
+                cache_share=config.batch.cache_share,
             )
             if todo:
                 _score(todo, job, scheduler, n_workers, manifest, committed, summary, progress)
@@ -278,6 +285,7 @@ def _score(
                 summary.messages += report.messages
                 summary.conversations += report.conversations
                 summary.turns += report.turns
+                summary.cached += report.cached
                 summary.flagged += report.flagged
                 summary.quarantined += len(report.quarantine)
                 summary.cpu_seconds += report.cpu_seconds

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tonewatch.batch.cache import CACHE, ScoreCache, cache_key
 from tonewatch.batch.plan import Chunk, chunk_digest
 from tonewatch.batch.rows import rows_table, turn_rows
 from tonewatch.batch.sink import write_chunk
@@ -37,6 +38,8 @@ class Job:
     model: the model directory, absolute; model_digest: its meta.json's digest when the run
         started (``model_identity``).
     ingest / classify: the ``[ingest]`` and ``[classify]`` sections, as plain dicts.
+    cache_entries: texts each worker remembers the results of (0: none); cache_share: the
+        workers share them through ``OUTDIR/cache/`` (``batch.cache``).
     """
 
     outdir: str
@@ -44,6 +47,8 @@ class Job:
     model_digest: str
     ingest: dict[str, Any]
     classify: dict[str, Any]
+    cache_entries: int = 0
+    cache_share: bool = False
 
 
 @dataclass
@@ -54,6 +59,7 @@ class ChunkReport:
     messages: int = 0  # items read: email messages, chat conversations, calls
     conversations: int = 0
     turns: int = 0
+    cached: int = 0  # turns whose text was scored before (results from the cache)
     flagged: int = 0
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -98,6 +104,19 @@ def _classifier(model: str, digest: str, classify: str) -> Any:
     return Classifier(loaded, score_roles=config.score_roles, batch_size=config.batch_size)
 
 
+@functools.lru_cache(maxsize=1)
+def _score_cache(entries: int, settings: str, directory: str) -> ScoreCache:
+    """The process's score cache for one model and settings (``cache_key``) and one shared
+    folder ("": none); another run's replaces it, so a stale result is never served."""
+    return ScoreCache(entries, Path(directory) if directory else None)
+
+
+def job_cache(job: Job) -> ScoreCache:
+    settings = cache_key(job.model_digest, job.classify)
+    directory = str(Path(job.outdir, CACHE, settings)) if job.cache_share else ""
+    return _score_cache(job.cache_entries, settings, directory)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -131,7 +150,9 @@ def score_chunk(chunk: Chunk, job: Job) -> ChunkReport:
     with threadpool_limits(limits=1):
         conversations = list(ingest.conversations())
         turns = [turn for conversation in conversations for turn in conversation.turns]
-        results = classifier.predict(turns) if turns else []
+        cache = job_cache(job)
+        hits = cache.hits
+        results = cache.predict(classifier, turns) if turns else []
     rows = turn_rows(conversations, results, chunk.key)
     write_chunk(job.outdir, chunk.key, rows_table(rows))
     return ChunkReport(
@@ -139,6 +160,7 @@ def score_chunk(chunk: Chunk, job: Job) -> ChunkReport:
         messages=ingest.stats.fragments,
         conversations=len(conversations),
         turns=len(rows),
+        cached=cache.hits - hits,
         flagged=sum(row["flagged"] for row in rows),
         quarantine=[record.model_dump(mode="json") for record in quarantined],
         seconds=time.perf_counter() - started,

@@ -97,7 +97,9 @@ def score_cli(
         + (f", {summary.retired} retired (input changed)" if summary.retired else "")
         + (f", {len(summary.failed)} FAILED" if summary.failed else ""),
         "messages": summary.messages,
-        "turns": summary.turns,
+        "turns": f"{summary.turns} ({summary.cached} of them repeats, answered from the cache)"
+        if summary.cached
+        else summary.turns,
         "flagged": f"{summary.flagged} turns",
         "quarantined": summary.quarantined,
         "rate": f"{summary.rate:,.0f} messages/s ({summary.seconds:.1f} s, "
