@@ -126,7 +126,7 @@ def _client(scheduler: str, workers: int) -> Iterator[Any]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # None still serves /metrics on 8787, and warns when it is taken
         silence_logs=logging.ERROR,
     )
     with cluster, Client(cluster) as client:
