@@ -61,9 +61,13 @@ class ScoreCache:
     """At most ``entries`` results, least recently used first out; ``directory``: the shared
     log folder (None: this process only). ``hits`` and ``misses`` count turns."""
 
-    def __init__(self, entries: int, directory: Path | None = None) -> None:
+    def __init__(
+        self, entries: int, directory: Path | None = None, *, share_every: int = 16
+    ) -> None:
         self.entries = entries
         self.directory = directory
+        self.share_every = share_every  # texts scored between two looks at the other logs
+        self._salt = secrets.token_bytes(16)  # this process's order of texts to score
         self.hits = self.misses = 0
         self._results: OrderedDict[Key, TurnResult] = OrderedDict()
         self._read_to: dict[str, int] = {}  # other processes' logs: bytes already read
@@ -80,36 +84,58 @@ class ScoreCache:
         """``classifier.predict(turns)``, scoring only the texts not seen before (each once)."""
         if self.entries <= 0:
             return classifier.predict(turns)
-        self.refresh()
         flagging = classifier.score_roles
         # Staff turns are scored as a flagging role's (none flags: every role scores alike).
         as_flagging = next((role for role in Role if role.value in flagging), None)
         keys = [text_key(turn) for turn in turns]
+        known: dict[Key, TurnResult] = {}  # this call's results, safe from eviction
         todo: dict[Key, Turn] = {}
+        self._known(keys, known)
         for key, turn in zip(keys, turns, strict=True):
-            if key not in self._results and key not in todo:
+            if key not in known and key not in todo:
                 todo[key] = (
                     turn
                     if as_flagging is None or turn.role.value in flagging
                     else turn.model_copy(update={"role": as_flagging})
                 )
-        fresh = dict(zip(todo, classifier.predict(list(todo.values())), strict=True))
-        self.misses += len(fresh)
-        self.hits += len(turns) - len(fresh)
+        # Workers given chunks of the same texts would score them in step; each takes them in
+        # an order of its own, in small batches published as they are done, and skips what
+        # the others published meanwhile.
+        pending = sorted(todo, key=lambda key: hashlib.blake2b(key[0], key=self._salt).digest())
+        scored = 0
+        step = self.share_every if self.directory is not None else len(pending)
+        while pending:
+            batch, pending = pending[:step], pending[step:]
+            fresh = dict(zip(batch, classifier.predict([todo[key] for key in batch]), strict=True))
+            scored += len(fresh)
+            self.misses += len(fresh)
+            known.update(fresh)
+            for key, result in fresh.items():
+                self._remember(key, result)
+            self._write(fresh)
+            if pending and self.directory is not None:
+                self._known(pending, known)
+                pending = [key for key in pending if key not in known]
+        self.hits += len(turns) - scored
         results = []
         for key, turn in zip(keys, turns, strict=True):
-            result = fresh.get(key) or self._results[key]
+            result = known[key]
             update: dict[str, Any] = {} if result.id == turn.id else {"id": turn.id}
             if result.flags and turn.role.value not in flagging:
                 update["flags"] = ()
             results.append(result.model_copy(update=update) if update else result)
-        for key, result in fresh.items():
-            self._remember(key, result)
         for key in keys:
             if key in self._results:
                 self._results.move_to_end(key)
-        self._write(fresh)
         return results
+
+    def _known(self, keys: Sequence[Key], known: dict[Key, TurnResult]) -> None:
+        """Put the results of ``keys`` this process knows (its own, other logs') in ``known``."""
+        self.refresh()
+        for key in keys:
+            result = self._results.get(key)
+            if result is not None:
+                known[key] = result
 
     def _remember(self, key: Key, result: TurnResult) -> None:
         self._results[key] = result
