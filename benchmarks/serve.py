@@ -187,11 +187,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_server(
+    db: str, port: int, workers: int, log: Path, threads: int | None = None
+) -> subprocess.Popen:
+    extra = ["--set", f"serve.threads={threads}"] if threads else []
     process = subprocess.Popen(
         [sys.executable, "-c", "from tonewatch.cli import main; main()", "serve",
          "--db", db, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning"],
+         "--log-level", "warning", *extra],
         stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )  # fmt: skip
@@ -379,6 +382,9 @@ def main() -> None:
         default=os.cpu_count() or 1,
         help="server processes (default: one per core)",
     )
+    parser.add_argument(
+        "--threads", type=int, help="page threads per server process (default: [serve] threads)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the SQLite store in this folder")
     parser.add_argument("--reuse", action="store_true", help="serve the store in --keep as it is")
     args = parser.parse_args()
@@ -392,7 +398,7 @@ def main() -> None:
         for step, seconds in build_store(db, args.turns).items():
             print(f"  {step:<14} {seconds:7.1f} s")
     port = free_port()
-    server = start_server(db, port, args.workers, folder / "server.log")
+    server = start_server(db, port, args.workers, folder / "server.log", args.threads)
     base = f"http://127.0.0.1:{port}"
     try:
         cookies = log_in(base)

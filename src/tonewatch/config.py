@@ -76,6 +76,7 @@ class ServeConfig(_Section):
     secure_cookies: bool
     page_size: int
     workers: int
+    threads: int
 
 
 class ApiConfig(_Section):

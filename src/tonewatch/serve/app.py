@@ -58,18 +58,13 @@ def create_app(
     return app
 
 
-# Threads per worker process for the sync routes (anyio's default is 40). Page work on SQLite
-# is CPU-bound, so 40 threads only fight over the GIL (a third more CPU per request under 20
-# concurrent clients); a few still let a page through while one request waits on PostgreSQL
-# or an admin re-ranks. Scale with --workers, about one per core.
-THREADS = 4
-
-
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     import anyio.to_thread
 
-    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    # anyio's default is 40 threads; see [serve] threads for why a few are better.
+    threads = app.state.tonewatch.config.serve.threads
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
     yield
 
 
