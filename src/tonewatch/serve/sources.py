@@ -11,7 +11,6 @@ shown but never flagged. Inputs that cannot be read are quarantined, never fatal
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,30 +60,11 @@ def _classify(chunk: list[Conversation], classifier) -> Iterator[Pair]:  # noqa:
 
 
 def batch_pairs(folder: Path) -> Iterator[Pair]:
-    """The conversations of a ``tonewatch score`` folder with their results. A thread cut
-    across chunks comes back from the folder as one part per chunk; its parts are merged
-    (as ingest merges a thread's fragments) before it is stored."""
-    import pyarrow.parquet as pq
+    """The conversations of a ``tonewatch score`` folder with their results, a thread cut
+    across chunks merged into one conversation as ingest merges a thread's fragments."""
+    from tonewatch.batch.output import read_scored
 
-    from tonewatch.batch.output import chunk_files, read_scored
-    from tonewatch.ingest.merge import merge_fragments
-
-    parts: Counter[str] = Counter()
-    for path in chunk_files(folder):
-        column = pq.read_table(path, columns=["conversation_id"]).column("conversation_id")
-        parts.update(set(column.to_pylist()))
-    waiting: dict[str, list[tuple[Conversation, list[TurnResult]]]] = {}
-    for conversation, results in read_scored(folder):
-        if parts[conversation.id] == 1:
-            yield conversation, results
-            continue
-        found = waiting.setdefault(conversation.id, [])
-        found.append((conversation, results))
-        if len(found) == parts[conversation.id]:
-            del waiting[conversation.id]
-            merged = merge_fragments([c for c, _ in found])
-            by_id = {r.id: r for _, rs in found for r in rs}
-            yield merged, [by_id[t.id] for t in merged.turns if t.id in by_id]
+    return read_scored(folder, merge_threads=True)
 
 
 def load_paths(
