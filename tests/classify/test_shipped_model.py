@@ -14,6 +14,8 @@ from tonewatch.classify.pipeline import TurnText
 from tonewatch.cli import app
 from tonewatch.schema import LABELS
 
+from . import unseen_cases
+
 pytestmark = pytest.mark.slow
 
 # Clear cases a support lead expects flagged, one or more per language.
@@ -64,7 +66,7 @@ def classifier():  # noqa: ANN201 - a Classifier
     return load_model()
 
 
-@pytest.mark.parametrize(("lang", "text", "label"), FLAGGED)
+@pytest.mark.parametrize(("lang", "text", "label"), FLAGGED + unseen_cases.FLAGGED)
 def test_shipped_model_flags_clear_cases(classifier, lang: str, text: str, label: str) -> None:
     [result] = classifier.predict([TurnText("t", text, lang)])
     flags = {f.label.value: f for f in result.flags}
@@ -73,7 +75,7 @@ def test_shipped_model_flags_clear_cases(classifier, lang: str, text: str, label
         assert text[evidence.start : evidence.end] == evidence.text and evidence.text.strip()
 
 
-@pytest.mark.parametrize(("lang", "text"), CLEAN)
+@pytest.mark.parametrize(("lang", "text"), CLEAN + unseen_cases.CLEAN)
 def test_shipped_model_leaves_hard_negatives_unflagged(classifier, lang: str, text: str) -> None:
     [result] = classifier.predict([TurnText("t", text, lang)])
     assert result.flags == (), [(f.label.value, f.score) for f in result.flags]

@@ -1,18 +1,12 @@
-"""The shipped default model on clear cases of every label, spread over the eight languages,
-and on hard negatives in every language (calm complaints, idioms, quoted threats, neutral
-mentions of reviews and lawyers, paid change requests, polite legal questions).
+"""Cases for the shipped default model (run by test_shipped_model.py): clear cases of every
+label, spread over the eight languages, and hard negatives in every language (calm
+complaints, idioms, quoted threats, neutral mentions of reviews and lawyers, paid change
+requests, polite legal questions).
 
 Written independently of ``data/annotations`` (not copied from any split), so they check that
 the model generalises to new wording rather than remembering its data."""
 
 from __future__ import annotations
-
-import pytest
-
-from tonewatch.classify.api import load_model
-from tonewatch.classify.pipeline import TurnText
-
-pytestmark = pytest.mark.slow
 
 FLAGGED = [
     ("en", "I know where you live, and you'd better hope we never meet in the street.", "threat"),
@@ -119,25 +113,3 @@ CLEAN = [
     ("ko", "계약서 12조의 해지 조건이 무슨 뜻인지 설명해 주실 수 있을까요?"),
     ("en", "Third time the app crashed today. Not your fault, but could someone take a look?"),
 ]
-
-
-@pytest.fixture(scope="module")
-def classifier():  # noqa: ANN201 - a Classifier
-    return load_model()
-
-
-@pytest.mark.parametrize(("lang", "text", "label"), FLAGGED)
-def test_shipped_model_flags_each_label(classifier, lang: str, text: str, label: str) -> None:
-    [result] = classifier.predict([TurnText("t", text, lang)])
-    flags = {f.label.value: f for f in result.flags}
-    assert label in flags, (text, result.scores)
-    for evidence in flags[label].evidence:
-        assert text[evidence.start : evidence.end] == evidence.text and evidence.text.strip()
-
-
-@pytest.mark.parametrize(("lang", "text"), CLEAN)
-def test_shipped_model_leaves_hard_negatives_in_every_language(
-    classifier, lang: str, text: str
-) -> None:
-    [result] = classifier.predict([TurnText("t", text, lang)])
-    assert result.flags == (), [(f.label.value, f.score) for f in result.flags]
