@@ -17,6 +17,20 @@ ROOT = Path(__file__).resolve().parents[2]
 ANNOTATIONS = sorted((ROOT / "data" / "annotations").glob("*.jsonl"))
 
 
+def tiny_ka_study(output: Path, *, keep_models: bool = False) -> dict:
+    """Georgian held out, one learning-curve point (10 turns), no lexicon ablation."""
+    return run_transfer(
+        ROOT / "configs" / "tiny.toml",
+        output,
+        langs=["ka"],
+        base=ROOT,
+        curve=(10,),
+        lexicon_ablation=False,
+        keep_models=keep_models,
+        log=lambda _: None,
+    )
+
+
 def test_transfer_learning_curve_adds_whole_train_conversations_deterministically() -> None:
     records = _records(ANNOTATIONS)
     kept = _kept_conversations(records, "ka", 25, seed=13)
@@ -32,15 +46,7 @@ def test_transfer_learning_curve_adds_whole_train_conversations_deterministicall
 
 @pytest.mark.slow
 def test_transfer_study_on_the_tiny_config(tmp_path: Path) -> None:
-    study = run_transfer(
-        ROOT / "configs" / "tiny.toml",
-        tmp_path,
-        langs=["ka"],
-        base=ROOT,
-        curve=(10,),
-        lexicon_ablation=False,
-        log=lambda _: None,
-    )
+    study = tiny_ka_study(tmp_path)
     runs = tmp_path / "runs"
     held = [t for p in (runs / "without-ka" / "annotations").glob("*.jsonl")
             for t in read_annotations(p)]  # fmt: skip
@@ -112,16 +118,7 @@ def test_transfer_study_resumes_from_saved_runs_on_its_data_snapshot(tmp_path: P
 
 @pytest.mark.slow
 def test_transfer_study_in_the_model_card_says_when_its_data_differs(tmp_path: Path) -> None:
-    run_transfer(
-        ROOT / "configs" / "tiny.toml",
-        tmp_path,
-        langs=["ka"],
-        base=ROOT,
-        curve=(10,),
-        lexicon_ablation=False,
-        keep_models=True,
-        log=lambda _: None,
-    )
+    tiny_ka_study(tmp_path, keep_models=True)
     model = tmp_path / "runs" / "all" / "model"  # trained on the study's own data snapshot
     for name in ("transfer.json", "transfer.md"):
         shutil.copy(tmp_path / name, model / name)
