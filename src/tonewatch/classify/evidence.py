@@ -6,7 +6,7 @@ whose removal lowers the flag's score the most; a flag always gets a non-empty s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,8 +15,6 @@ from tonewatch.classify.segment import clauses, sentences
 from tonewatch.schema import LABELS, Evidence
 
 MAX_CANDIDATES = 24
-
-ScoreFn = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, 12) flag probabilities
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -69,14 +67,6 @@ def pick_spans(
     return out
 
 
-def occlusion_spans(
-    text: str, lang: str, labels: Sequence[str], full: np.ndarray, score: ScoreFn
-) -> dict[str, tuple[int, int]]:
-    spans, variants = occlusion_variants(text, lang)
-    scores = score(variants) if variants else np.zeros((0, len(LABELS)))
-    return pick_spans(spans, labels, full, scores)
-
-
 def lexicon_evidence(
     text: str, labels: Sequence[str], hits: Sequence[Hit]
 ) -> tuple[dict[str, tuple[Evidence, ...]], list[str]]:
@@ -90,18 +80,3 @@ def lexicon_evidence(
         else:
             missing.append(label)
     return result, missing
-
-
-def evidence_for(
-    text: str,
-    lang: str,
-    labels: Sequence[str],
-    hits: Sequence[Hit],
-    full: np.ndarray,
-    score: ScoreFn,
-) -> dict[str, tuple[Evidence, ...]]:
-    result, need_occlusion = lexicon_evidence(text, labels, hits)
-    if need_occlusion:
-        for label, (s, e) in occlusion_spans(text, lang, need_occlusion, full, score).items():
-            result[label] = (Evidence.from_span(text, s, e),)
-    return result
