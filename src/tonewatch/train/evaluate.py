@@ -14,6 +14,7 @@ from tonewatch.classify.pipeline import Classifier, TurnText
 from tonewatch.schema import LABELS, TONES
 from tonewatch.train.gold import GoldTurn
 from tonewatch.train.metrics import (
+    bootstrap_macro_f1,
     char_f1,
     expected_calibration_error,
     pr_auc,
@@ -33,6 +34,7 @@ def evaluate_turns(classifier: Classifier, turns: Sequence[GoldTurn]) -> dict[st
         [[any(f.label == label for f in r.flags) for label in LABELS] for r in results], dtype=int
     )
     langs = np.array([t.lang for t in turns])
+    conversations = np.array([t.conversation for t in turns])
     report: dict[str, Any] = {"turns": len(turns), "per_language": {}, "per_label": {}}
     for lang in sorted(set(langs)) + ["all"]:
         mask = np.ones(len(turns), bool) if lang == "all" else langs == lang
@@ -48,6 +50,7 @@ def evaluate_turns(classifier: Classifier, turns: Sequence[GoldTurn]) -> dict[st
         entry = {
             "turns": int(mask.sum()),
             "macro_f1": float(np.mean(scored)) if scored else None,
+            "macro_f1_ci95": bootstrap_macro_f1(Y[mask], F[mask], conversations[mask]),
             "false_flag_rate": float(F[clean].any(axis=1).mean()) if clean.any() else None,
             "false_flag_rate_client": float(F[client_clean].any(axis=1).mean())
             if client_clean.any()
@@ -133,14 +136,20 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def _interval(bounds: Sequence[float] | None) -> str:
+    return "–" if not bounds else f"{bounds[0]:.2f}–{bounds[1]:.2f}"
+
+
 def markdown_table(report: dict[str, Any]) -> str:
     lines = [
-        "| language | turns | macro-F1 | false flags (clean) | tone acc. | ECE | evidence F1 |",
-        "|---|---|---|---|---|---|---|",
+        "| language | turns | macro-F1 | 95% CI | false flags (clean) | tone acc. | ECE "
+        "| evidence F1 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for lang, e in {**report["per_language"], "all": report}.items():
         lines.append(
-            f"| {lang} | {e['turns']} | {_fmt(e['macro_f1'])} | {_fmt(e['false_flag_rate'])} "
+            f"| {lang} | {e['turns']} | {_fmt(e['macro_f1'])} "
+            f"| {_interval(e.get('macro_f1_ci95'))} | {_fmt(e['false_flag_rate'])} "
             f"| {_fmt(e['tone_accuracy'])} | {_fmt(e['ece'])} | {_fmt(e['evidence_char_f1'])} |"
         )
     lines += [

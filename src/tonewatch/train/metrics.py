@@ -60,3 +60,39 @@ def char_f1(gold: Sequence[tuple[int, int]], pred: Sequence[tuple[int, int]]) ->
         return 0.0
     precision, recall = overlap / len(q), overlap / len(g)
     return 2 * precision * recall / (precision + recall)
+
+
+def macro_f1(Y: np.ndarray, F: np.ndarray) -> float | None:
+    """Mean F1 over the labels with gold support (labels nobody carries are not averaged)."""
+    scored = [prf(Y[:, j], F[:, j])["f1"] for j in range(Y.shape[1]) if Y[:, j].any()]
+    return float(np.mean(scored)) if scored else None
+
+
+def bootstrap_macro_f1(
+    Y: np.ndarray,
+    F: np.ndarray,
+    groups: Sequence[str],
+    *,
+    rounds: int = 1000,
+    seed: int = 13,
+    level: float = 0.95,
+) -> tuple[float, float] | None:
+    """Percentile interval of macro-F1 over resampled conversations (turns of a conversation
+    are not independent, so whole conversations are drawn): how far a per-language figure
+    on a few dozen turns can be trusted."""
+    names, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    if len(names) < 2:
+        return None
+    members = [np.flatnonzero(inverse == g) for g in range(len(names))]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(rounds):
+        rows = np.concatenate([members[g] for g in rng.integers(0, len(names), len(names))])
+        value = macro_f1(Y[rows], F[rows])
+        if value is not None:
+            values.append(value)
+    if not values:
+        return None
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
