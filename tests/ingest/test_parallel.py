@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from tonewatch.cli import app
 from tonewatch.config import IngestConfig, default_config
 from tonewatch.ingest import parallel
-from tonewatch.ingest.email_message import ParsedMessage, read_message
+from tonewatch.ingest.email_message import ParsedMessage, read_message, stable_id
 from tonewatch.ingest.pipeline import IngestRun, IngestStats
 from tonewatch.ingest.roles import with_staff
 from tonewatch.io import to_json
-from tonewatch.schema import Conversation, QuarantineRecord
+from tonewatch.schema import Channel, Conversation, Location, QuarantineRecord, Turn
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +150,51 @@ def _messages(fixtures_dir: Path, config: IngestConfig) -> list[ParsedMessage]:
     messages.append(read_message(data, "t.mbox", 2, config, "t.mbox#2"))
     assert all(isinstance(m, ParsedMessage) for m in messages)
     return messages  # type: ignore[return-value]
+
+
+def _validated_fragment(message: ParsedMessage, thread: str, how: str) -> Conversation:
+    """``ParsedMessage.fragment`` as pydantic builds it, every value validated."""
+    envelope = message.envelope
+    where = Location(path=envelope.path, item=envelope.item, message_id=envelope.message_id)
+    turn = Turn(
+        id="m-" + stable_id(envelope.message_id or envelope.fallback_key),
+        speaker=message.speaker,
+        text=message.text,
+        timestamp=message.timestamp,
+        source=where,
+        lang=message.lang,
+        lang_confidence=message.lang_confidence,
+        attachments=message.attachments,
+        meta=message.meta,
+    )
+    return Conversation(
+        id=thread,
+        channel=Channel.email,
+        client_key="",
+        participants=tuple(envelope.participants()),
+        turns=(turn,),
+        source=where,
+        subject=envelope.subject,
+        meta={"thread_by": how},
+    )
+
+
+def test_fragment_is_what_validation_builds(fixtures_dir: Path, config: IngestConfig) -> None:
+    """``fragment`` skips pydantic's validation: the same values, fields set and JSON."""
+    for message in _messages(fixtures_dir, config):
+        for parsed in (message, message._replace(lang="pl", lang_confidence=0.93)):
+            built, expected = (
+                parsed.fragment("t1", "root"),
+                _validated_fragment(parsed, "t1", "root"),
+            )
+            assert built == expected
+            assert built.model_dump_json() == expected.model_dump_json()
+            assert built.model_dump() == expected.model_dump()
+            pairs = [(built, expected), (built.turns[0], expected.turns[0])]
+            pairs.append((built.source, expected.source))
+            for got, want in pairs:
+                assert got.model_fields_set == want.model_fields_set
+            assert built.turns[0].meta is not parsed.meta  # the turn has its own dict
 
 
 def test_messages_cross_processes_unchanged(fixtures_dir: Path, config: IngestConfig) -> None:

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tonewatch.config import IngestConfig
+from tonewatch.ingest._copy import construct
 from tonewatch.ingest.email_body import decode_words, read_body
 from tonewatch.ingest.email_parse import parse_bytes
 from tonewatch.ingest.replies import extract_reply
@@ -36,6 +37,7 @@ from tonewatch.schema import (
     Location,
     Participant,
     QuarantineRecord,
+    Role,
     Turn,
 )
 
@@ -283,30 +285,59 @@ class ParsedMessage(NamedTuple):
         return ParsedMessage(Envelope(*envelope), speaker, text, stamp, (), meta, lang, confidence)
 
     def fragment(self, thread: str, how: str) -> Conversation:
-        """The one-turn Conversation fragment of the message, in thread ``thread``."""
+        """The one-turn Conversation fragment of the message, in thread ``thread``.
+
+        Built without pydantic's validation (``construct``): every value comes from the
+        parser above, already of its field's type (a timestamp always has a zone), and the
+        fragments of a large archive are built once per message, twice with workers."""
         envelope = self.envelope
-        where = Location(path=envelope.path, item=envelope.item, message_id=envelope.message_id)
-        turn = Turn(
-            id="m-" + stable_id(envelope.message_id or envelope.fallback_key),
-            speaker=self.speaker,
-            text=self.text,
-            timestamp=self.timestamp,
-            source=where,
-            lang=self.lang,
-            lang_confidence=self.lang_confidence,
-            attachments=self.attachments,
-            meta=self.meta,
+        where = construct(
+            Location,
+            {
+                "path": envelope.path,
+                "item": envelope.item,
+                "line": None,
+                "message_id": envelope.message_id,
+                "cue": None,
+            },
+            _LOCATION_SET,
         )
-        return Conversation(
-            id=thread,
-            channel=Channel.email,
-            client_key="",
-            participants=tuple(envelope.participants()),
-            turns=(turn,),
-            source=where,
-            subject=envelope.subject,
-            meta={"thread_by": how},
+        turn = construct(
+            Turn,
+            {
+                "id": "m-" + stable_id(envelope.message_id or envelope.fallback_key),
+                "speaker": self.speaker,
+                "role": Role.unknown,
+                "text": self.text,
+                "timestamp": self.timestamp,
+                "lang": self.lang,
+                "lang_confidence": self.lang_confidence,
+                "source": where,
+                "attachments": self.attachments,
+                "meta": dict(self.meta),  # as validation does: the turn's own dict
+            },
+            _TURN_SET,
         )
+        return construct(
+            Conversation,
+            {
+                "id": thread,
+                "channel": Channel.email,
+                "client_key": "",
+                "participants": tuple(envelope.participants()),
+                "turns": (turn,),
+                "source": where,
+                "subject": envelope.subject,
+                "meta": {"thread_by": how},
+            },
+            _CONVERSATION_SET,
+        )
+
+
+# The fields ``fragment`` gives (what ``model_fields_set`` says after a validated call).
+_LOCATION_SET = frozenset(("path", "item", "message_id"))
+_TURN_SET = frozenset(Turn.model_fields) - {"role"}
+_CONVERSATION_SET = frozenset(Conversation.model_fields)
 
 
 def parse_message(

@@ -174,6 +174,8 @@ def merge_fragments(fragments: Sequence[Conversation]) -> Conversation:
     fragment's; when fragments come from several files ``meta["sources"]`` lists them.
     """
     first = fragments[0]
+    if len(fragments) == 1 and len(first.turns) <= 1:
+        return first  # what the loop below finds too: most e-mail threads are one message
     keyed: list[tuple[tuple[int, datetime | int, int], Turn]] = []
     seen: dict[str, set[str]] = {}
     order = 0

@@ -47,7 +47,7 @@ CHUNK_MESSAGES = 400  # messages per reading task: ~50 ms of work, small next to
 BATCH_FRAGMENTS = 800  # fragments per finishing task
 AHEAD = 3  # tasks in flight per worker: enough to keep them busy, bounded for memory
 MIN_MBOX_BYTES = 8 << 20  # smaller mboxes are read in the parent: not worth the round trips
-GC_THRESHOLD = 10_000  # allocations between young collections in a worker (Python's: 700)
+FULL_COLLECT_TASKS = 64  # tasks between full collections in a worker
 
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -156,6 +156,7 @@ def _dump_index(index: ClientIndex, scratch: str | Path | None) -> tuple[int, st
 _config: IngestConfig | None = None
 _langid: LanguageIdentifier | None = None
 _roles: tuple[str, RoleAssigner] | None = None  # (index file, assigner with that index)
+_tasks = 0  # tasks run by this worker
 
 
 def _start_worker(config: IngestConfig) -> None:
@@ -164,13 +165,32 @@ def _start_worker(config: IngestConfig) -> None:
     _langid = LanguageIdentifier.from_config(config)
     _langid("warm up")  # loads the fastText model now, not inside the first task
     # What is loaded now lives as long as the worker: the collector need not scan it again
-    # and again (the modules, the schemas), and a task's short-lived objects seldom form
-    # cycles, so young collections can wait for more of them.
+    # and again (the modules, the schemas). A task's objects seldom form cycles (the stdlib
+    # parser's, for a multipart message) and die with it; the automatic collections, run
+    # every few thousand allocations, kept scanning a finishing batch's live models (a sixth
+    # of that task's time). So the worker collects after each task instead (``_collect``).
     gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    gc.disable()
+
+
+def _collect() -> None:
+    """After a task: its cyclic garbage (all of it young: nothing collected since it
+    started), and now and then everything, for cycles that outlived a task."""
+    global _tasks
+    _tasks += 1
+    gc.collect(2 if _tasks % FULL_COLLECT_TASKS == 0 else 0)
 
 
 def _read_chunk(
+    path: str, first: int, spans: list[Span]
+) -> list[tuple[tuple[Any, ...], bytes] | QuarantineRecord]:
+    try:
+        return _read(path, first, spans)
+    finally:
+        _collect()
+
+
+def _read(
     path: str, first: int, spans: list[Span]
 ) -> list[tuple[tuple[Any, ...], bytes] | QuarantineRecord]:
     assert _config is not None and _langid is not None
@@ -192,6 +212,15 @@ def _pickled(message: ParsedMessage, guess: LangGuess) -> tuple[tuple[Any, ...],
 
 
 def _finish_batch(
+    index_path: str, batch: list[tuple[str, list[Entry]]], encode: Encode
+) -> list[tuple[Any, Summary] | QuarantineRecord]:
+    try:
+        return _finish(index_path, batch, encode)
+    finally:
+        _collect()
+
+
+def _finish(
     index_path: str, batch: list[tuple[str, list[Entry]]], encode: Encode
 ) -> list[tuple[Any, Summary] | QuarantineRecord]:
     global _roles

@@ -254,6 +254,8 @@ class RoleAssigner:
         self.staff = staff
         self.index = index if index is not None else ClientIndex()
         self._staff_of: dict[Identity, bool] = {}  # the same people, message after message
+        # Participants with their role set, built once: the same people, thread after thread.
+        self._with_role: dict[tuple[Participant, Role], Participant] = {}
 
     def is_staff(self, identity: Identity) -> bool:
         known = self._staff_of.get(identity)
@@ -283,7 +285,7 @@ class RoleAssigner:
         if Role.agent in roles and roles.count(Role.unknown) == 1:
             roles[roles.index(Role.unknown)] = Role.client  # the one speaker left is the client
         participants = tuple(
-            participant if participant.role is role else replace(participant, role=role)
+            participant if participant.role is role else self._with(participant, role)
             for (participant, _), role in zip(people, roles, strict=True)
         )
         turns = []
@@ -304,6 +306,15 @@ class RoleAssigner:
         return replace(
             conversation, participants=participants, turns=tuple(turns), client_key=client_key
         )
+
+    def _with(self, participant: Participant, role: Role) -> Participant:
+        key = (participant, role)
+        known = self._with_role.get(key)
+        if known is None:
+            if len(self._with_role) >= 1 << 16:
+                self._with_role.clear()
+            known = self._with_role[key] = replace(participant, role=role)
+        return known
 
     def _role(self, participant: Participant, identity: Identity) -> Role:
         if self.is_staff(identity):
