@@ -232,7 +232,10 @@ def _finish(
     groups = [
         [rebuild(conversation_id, entry) for entry in entries] for conversation_id, entries in batch
     ]
+    # Messages parsed here had their language identified in _read (how is not None): the
+    # second call would only repeat it for those found "und".
+    identified = [all(how is not None for how, _ in entries) for _, entries in batch]
     return [
         result if isinstance(result, QuarantineRecord) else (encode(result), summary(result))
-        for result in finish_many(groups, _roles[1], _langid)
+        for result in finish_many(groups, _roles[1], _langid, identified)
     ]

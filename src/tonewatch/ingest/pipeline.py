@@ -21,7 +21,7 @@ here; readers use I0xx/I1xx).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -287,11 +287,16 @@ def _share_thread_index(readers: list[Reader]) -> list[Reader]:
 
 
 def finish_many(
-    groups: Iterable[list[Conversation]], roles: RoleAssigner, langid: LanguageIdentifier
+    groups: Iterable[list[Conversation]],
+    roles: RoleAssigner,
+    langid: LanguageIdentifier,
+    identified: Sequence[bool] | None = None,
 ) -> list[Conversation | QuarantineRecord]:
     """Each conversation's fragments merged, with roles, client key and languages (or the
     record of why not). Languages come last, for all the conversations in a row: the model's
-    tables then stay in the CPU caches from one call to the next."""
+    tables then stay in the CPU caches from one call to the next. ``identified``: per group,
+    whether every turn's language was identified already (by a worker, as it parsed the
+    message): a turn it found ``und`` would get ``und`` again."""
     labelled: list[tuple[list[Conversation], Conversation | Exception]] = []
     for fragments in groups:
         try:
@@ -299,11 +304,12 @@ def finish_many(
         except Exception as exc:  # noqa: BLE001 - quarantined below, the run goes on
             labelled.append((fragments, exc))
     results: list[Conversation | QuarantineRecord] = []
-    for fragments, conversation in labelled:
+    for number, (fragments, conversation) in enumerate(labelled):
         try:
             if isinstance(conversation, Exception):
                 raise conversation
-            results.append(langid.annotate(conversation))
+            done = identified is not None and identified[number]
+            results.append(conversation if done else langid.annotate(conversation))
         except Exception as exc:  # noqa: BLE001
             results.append(merge_failed(fragments, exc))
     return results

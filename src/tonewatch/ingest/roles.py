@@ -256,6 +256,7 @@ class RoleAssigner:
         self._staff_of: dict[Identity, bool] = {}  # the same people, message after message
         # Participants with their role set, built once: the same people, thread after thread.
         self._with_role: dict[tuple[Participant, Role], Participant] = {}
+        self._observed: set[Participant] = set()  # already in the index
 
     def is_staff(self, identity: Identity) -> bool:
         known = self._staff_of.get(identity)
@@ -274,7 +275,15 @@ class RoleAssigner:
         self.observe_people(conversation.participants)
 
     def observe_people(self, participants: Iterable[Participant]) -> None:
+        seen = self._observed
         for participant in participants:
+            # Observing someone again changes nothing (``ClientIndex.observe``); the same
+            # people write message after message.
+            if participant in seen:
+                continue
+            if len(seen) >= 1 << 16:
+                seen.clear()
+            seen.add(participant)
             identity = Identity.of(participant.name, participant.addresses)
             if not self.is_staff(identity):
                 self.index.observe(identity)
