@@ -110,6 +110,15 @@ class Timing:
     main_cpu: float = 0.0  # of the main process alone (ingest)
     peak_rss_mb: float = 0.0  # the largest single process
     tree_rss_mb: float = 0.0  # the whole process tree at once
+    others: float = 0.0  # CPU seconds of every other process on the machine meanwhile
+
+
+def _machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every process, /proc/stat)."""
+    with open("/proc/stat") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu() -> float:
@@ -119,11 +128,14 @@ def _cpu() -> float:
 
 def bare_parse(path: Path) -> tuple[int, Timing]:
     """Messages parsed by a bare ``mailbox.mbox`` loop, and how long it took."""
-    started, cpu = time.perf_counter(), _cpu()
+    started, cpu, machine = time.perf_counter(), _cpu(), _machine_cpu()
     box = mailbox.mbox(path, create=False)
     count = sum(1 for _ in box)
     box.close()
-    return count, Timing(time.perf_counter() - started, _cpu() - cpu)
+    used = _cpu() - cpu
+    return count, Timing(
+        time.perf_counter() - started, used, others=max(0.0, _machine_cpu() - machine - used)
+    )
 
 
 def reader_alone(path: Path) -> Timing:
@@ -209,24 +221,27 @@ def tonewatch_ingest(path: Path, workdir: Path, workers: int) -> tuple[Timing, s
         str(workers),
     ]
     env = {**os.environ, "TMPDIR": str(workdir)}  # the fragment spool goes beside the data
-    started = time.perf_counter()
+    started, machine, own = time.perf_counter(), _machine_cpu(), _cpu()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     sampler = TreeSampler(child.pid)
     sampler.start()
     assert child.stdout is not None
     output = child.stdout.read().decode("utf-8", "replace")
     _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
+    seconds, machine = time.perf_counter() - started, _machine_cpu() - machine
+    own = _cpu() - own  # the memory sampler's
     sampler.stop()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"tonewatch ingest failed ({child.returncode}):\n{output}")
+    cpu = usage.ru_utime + usage.ru_stime  # its reaped workers included
     timing = Timing(
         seconds,
-        usage.ru_utime + usage.ru_stime,  # its reaped workers included
+        cpu,
         main_cpu=sampler.main_cpu,
         peak_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux; the largest process of the tree
         tree_rss_mb=sampler.peak_mb,
+        others=max(0.0, machine - cpu - own),
     )
     return timing, output
 
@@ -297,11 +312,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{'':>18} {'peak RSS':>10}  largest process {best.peak_rss_mb:.0f} MB, "
             f"whole tree {max(t.tree_rss_mb for t in ingest):.0f} MB"
         )
+        print(
+            f"{'':>18} {'neighbours':>10}  other processes kept {bare.others / bare.wall:.2f} "
+            f"of {os.cpu_count()} CPUs busy during the bare parse, "
+            f"{fastest.others / fastest.wall:.2f} during tonewatch ingest"
+        )
     print(
         "\n(mbox reader: the email reader alone, in process; tonewatch ingest: the whole "
         "command in a subprocess: start-up, reading, merge, roles, langid, JSON output. "
         "msgs/s: fastest wall clock; msgs/CPU-s: least CPU; idle est.: messages per second "
-        "if its CPU time were spread over idle cores, against the bare loop's CPU time)"
+        "if its CPU time were spread over idle cores, against the bare loop's CPU time; "
+        "neighbours: CPU time of every other process on the machine meanwhile, /proc/stat)"
     )
     size, _, count, bare, _, ingest = rows[-1]
     fastest, best = min(ingest, key=lambda timing: timing.wall), _best(ingest)
