@@ -168,7 +168,7 @@ def _timestamp(value: str | None, config: IngestConfig, notes: list[str]) -> dat
     if value is None:
         notes.append("no Date header")
         return None
-    value = _UNFOLD.sub("", value).strip()
+    value = (_UNFOLD.sub("", value) if "\n" in value else value).strip()
     stamp = parse_date(value)
     if stamp is None:
         notes.append(f"unparseable Date header {value[:80]!r}")
@@ -403,7 +403,8 @@ def _parse(
     reply_ids = _MSGID.findall(first.get("in-reply-to", ""))
     in_reply_to = reply_ids[0] if reply_ids else None
     senders, recipients, copied = (tuple(raw.get(key, ())) for key in ("from", "to", "cc"))
-    sender = _participants(senders, recipients, copied)[1]
+    # The sender as _participants finds it (the first From person), without building the rest.
+    sender = next((person for value in senders for person in _people(value)), None)
     reply = extract_reply(body.text)
     if sender is None:
         notes.append("no From address")
