@@ -34,6 +34,9 @@ from tonewatch.ingest._copy import replace
 from tonewatch.schema import Conversation, Participant, Role
 
 STAFF_KEYS = ("staff_addresses", "staff_domains", "staff_names")
+# The roles as plain globals: an enum member read as ``Role.agent`` goes through a Python-level
+# descriptor, several times per conversation.
+_AGENT, _CLIENT, _UNKNOWN = Role.agent, Role.client, Role.unknown
 UNKNOWN_CLIENT = "unknown:"
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -291,8 +294,8 @@ class RoleAssigner:
     def __call__(self, conversation: Conversation) -> Conversation:
         people, speaker_of = _people(conversation)
         roles = [self._role(participant, identity) for participant, identity in people]
-        if Role.agent in roles and roles.count(Role.unknown) == 1:
-            roles[roles.index(Role.unknown)] = Role.client  # the one speaker left is the client
+        if _AGENT in roles and roles.count(_UNKNOWN) == 1:
+            roles[roles.index(_UNKNOWN)] = _CLIENT  # the one speaker left is the client
         participants = tuple(
             participant if participant.role is role else self._with(participant, role)
             for (participant, _), role in zip(people, roles, strict=True)
@@ -300,12 +303,12 @@ class RoleAssigner:
         turns = []
         for turn in conversation.turns:
             role = roles[speaker_of[turn.speaker]]
-            if role is Role.unknown and turn.role is not Role.unknown:
+            if role is _UNKNOWN and turn.role is not _UNKNOWN:
                 role = turn.role  # the export labelled this message itself
             turns.append(turn if turn.role is role else replace(turn, role=role))
         first_client = next(
-            (speaker_of[t.speaker] for t in turns if t.role is Role.client),
-            roles.index(Role.client) if Role.client in roles else None,
+            (speaker_of[t.speaker] for t in turns if t.role is _CLIENT),
+            roles.index(_CLIENT) if _CLIENT in roles else None,
         )
         identity = people[first_client][1] if first_client is not None else None
         if identity is None or identity.is_anonymous:
@@ -327,12 +330,12 @@ class RoleAssigner:
 
     def _role(self, participant: Participant, identity: Identity) -> Role:
         if self.is_staff(identity):
-            return Role.agent
+            return _AGENT
         if labelled := role_label(identity.name):
             return labelled
-        if participant.role is not Role.unknown:
+        if participant.role is not _UNKNOWN:
             return participant.role
-        return Role.unknown if identity.is_placeholder else Role.client
+        return _UNKNOWN if identity.is_placeholder else _CLIENT
 
 
 def _people(
