@@ -170,7 +170,7 @@ def _scores(text: str, k: int) -> list[tuple[str, float]]:
     """The top ``k`` labels of one line of words, best first (as ``LangDetector.detect``),
     leaving out those under SCORE_FLOOR: the model's tree search stops early then."""
     found = _model().predict(text + "\n", k, SCORE_FLOOR, "strict")
-    return [(_label(label), min(p, 1.0)) for p, label in found]
+    return [(_label(label), 1.0 if p > 1.0 else p) for p, label in found]  # min(p, 1.0)
 
 
 class LanguageIdentifier:
@@ -197,7 +197,10 @@ class LanguageIdentifier:
         shares, letters = script_shares(cleaned)
         if not letters:
             return LangGuess(UND, 0.0)
-        script, share = max(shares.items(), key=lambda item: item[1])
+        if len(shares) == 1:  # one script (all ASCII text): no need to rank them
+            [(script, share)] = shares.items()
+        else:
+            script, share = max(shares.items(), key=lambda item: item[1])
         if share < MIXED_SCRIPT_SHARE:
             return LangGuess(UND, 0.0)
         if script in _SCRIPT_LANGUAGE and share == 1.0:

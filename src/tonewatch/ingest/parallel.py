@@ -207,7 +207,7 @@ def _read(
 def _pickled(message: ParsedMessage, guess: LangGuess) -> tuple[tuple[Any, ...], bytes]:
     """The envelope as a plain tuple (a named tuple pickles by class name, field by field)
     and the message as bytes (``ParsedMessage.to_bytes``)."""
-    message = message._replace(lang=guess.lang, lang_confidence=guess.confidence)
+    message = ParsedMessage(*message[:6], guess.lang, guess.confidence)  # _replace, cheaper
     return tuple(message.envelope), message.to_bytes()
 
 
