@@ -188,14 +188,14 @@ def mbox_message(
 ) -> ParsedMessage | QuarantineRecord:
     """Message ``index`` of mbox ``path``, given as its bytes without the "From " line (None:
     over ``max_message_bytes``); ``last``: the archive's final message."""
-    where = Location(path=path, item=index)
     if data is None:
-        return _too_large(where, config)
-    if not data.strip():
+        return _too_large(Location(path=path, item=index), config)
+    if not data or data.isspace():  # not data.strip(), without copying the message
+        where = Location(path=path, item=index)
         return QuarantineRecord(location=where, code=EMPTY, message="empty message")
     if last and not data.endswith(b"\n"):
         return QuarantineRecord(
-            location=where,
+            location=Location(path=path, item=index),
             code=TRUNCATED,
             message="message is cut off mid-line at the end of the file "
             "(truncated archive?); expected a complete message ending with a newline",
