@@ -111,14 +111,17 @@ class Timing:
     peak_rss_mb: float = 0.0  # the largest single process
     tree_rss_mb: float = 0.0  # the whole process tree at once
     others: float = 0.0  # CPU seconds of every other process on the machine meanwhile
+    steal: float = 0.0  # CPU seconds the hypervisor gave this machine's CPUs to other guests
 
 
-def _machine_cpu() -> float:
-    """CPU seconds the whole machine has been busy (every process, /proc/stat)."""
+def _machine_cpu() -> tuple[float, float]:
+    """CPU seconds the whole machine has been busy (every process) and seconds of steal (its
+    virtual CPUs waiting for the host), from /proc/stat."""
     with open("/proc/stat") as handle:
         fields = [int(value) for value in handle.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def _cpu() -> float:
@@ -128,13 +131,14 @@ def _cpu() -> float:
 
 def bare_parse(path: Path) -> tuple[int, Timing]:
     """Messages parsed by a bare ``mailbox.mbox`` loop, and how long it took."""
-    started, cpu, machine = time.perf_counter(), _cpu(), _machine_cpu()
+    started, cpu, (busy, steal) = time.perf_counter(), _cpu(), _machine_cpu()
     box = mailbox.mbox(path, create=False)
     count = sum(1 for _ in box)
     box.close()
-    used = _cpu() - cpu
+    used, (busy_after, steal_after) = _cpu() - cpu, _machine_cpu()
+    others = max(0.0, busy_after - busy - used)
     return count, Timing(
-        time.perf_counter() - started, used, others=max(0.0, _machine_cpu() - machine - used)
+        time.perf_counter() - started, used, others=others, steal=steal_after - steal
     )
 
 
@@ -221,14 +225,14 @@ def tonewatch_ingest(path: Path, workdir: Path, workers: int) -> tuple[Timing, s
         str(workers),
     ]
     env = {**os.environ, "TMPDIR": str(workdir)}  # the fragment spool goes beside the data
-    started, machine, own = time.perf_counter(), _machine_cpu(), _cpu()
+    started, (busy, steal), own = time.perf_counter(), _machine_cpu(), _cpu()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     sampler = TreeSampler(child.pid)
     sampler.start()
     assert child.stdout is not None
     output = child.stdout.read().decode("utf-8", "replace")
     _, status, usage = os.wait4(child.pid, 0)
-    seconds, machine = time.perf_counter() - started, _machine_cpu() - machine
+    seconds, (busy_after, steal_after) = time.perf_counter() - started, _machine_cpu()
     own = _cpu() - own  # the memory sampler's
     sampler.stop()
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -241,7 +245,8 @@ def tonewatch_ingest(path: Path, workdir: Path, workers: int) -> tuple[Timing, s
         main_cpu=sampler.main_cpu,
         peak_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux; the largest process of the tree
         tree_rss_mb=sampler.peak_mb,
-        others=max(0.0, machine - cpu - own),
+        others=max(0.0, busy_after - busy - cpu - own),
+        steal=steal_after - steal,
     )
     return timing, output
 
@@ -315,14 +320,16 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{'':>18} {'neighbours':>10}  other processes kept {bare.others / bare.wall:.2f} "
             f"of {os.cpu_count()} CPUs busy during the bare parse, "
-            f"{fastest.others / fastest.wall:.2f} during tonewatch ingest"
+            f"{fastest.others / fastest.wall:.2f} during tonewatch ingest; steal (host) "
+            f"{bare.steal / bare.wall:.2f} and {fastest.steal / fastest.wall:.2f} CPUs"
         )
     print(
         "\n(mbox reader: the email reader alone, in process; tonewatch ingest: the whole "
         "command in a subprocess: start-up, reading, merge, roles, langid, JSON output. "
         "msgs/s: fastest wall clock; msgs/CPU-s: least CPU; idle est.: messages per second "
         "if its CPU time were spread over idle cores, against the bare loop's CPU time; "
-        "neighbours: CPU time of every other process on the machine meanwhile, /proc/stat)"
+        "neighbours: CPU time of every other process on the machine meanwhile, and steal: time "
+        "the host ran other guests on these virtual CPUs, both from /proc/stat)"
     )
     size, _, count, bare, _, ingest = rows[-1]
     fastest, best = min(ingest, key=lambda timing: timing.wall), _best(ingest)
