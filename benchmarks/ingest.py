@@ -25,13 +25,18 @@ benchmarks and tests only.
     .venv/bin/python benchmarks/ingest.py                  # 200,000 messages (many minutes)
     .venv/bin/python benchmarks/ingest.py --messages 20000 # quick
 
-Last measured (2026-11-23, commit a98dd45, under the heavy-job lock, load average 1.6 before
-and 1.8 after on 2 CPUs; ingest with 2 worker processes plus its main process against the
-one-process bare loop): 200,000 messages (217 MB): bare mailbox 11,485 msgs/s, mbox reader
-alone 6,256, tonewatch ingest 4,450 msgs/s = 0.39 of the bare parse by the wall clock
-(target 0.5: missed); by CPU time 2,428 msgs/CPU-s = 0.21; 0.42 estimated on 2 idle cores.
-Peak RSS 194 MB (largest process), 362 MB (whole tree); x1.22 from 50,000 to 200,000
-messages.
+Last measured (2026-11-23, commit d192b0a, under the heavy-job lock, load average 2.7 before
+(a job had just ended; neighbours 0.00 CPUs and steal 0.00 during both 200k runs) and 2.0 after,
+2 CPUs; 2 worker processes plus the main one against the one-process bare loop): 200,000
+messages (217 MB): bare mailbox 12,242 msgs/s, mbox reader alone 6,801, tonewatch ingest
+5,290 msgs/s = 0.43 of the bare parse by the wall clock (target 0.5: missed); by CPU time
+2,873 msgs/CPU-s = 0.23 (69.6 CPU-s, main process 12.4); 0.47 estimated on 2 idle cores.
+Peak RSS 194 MB (largest process), 366 MB (whole tree); x1.23 from 50,000 to 200,000.
+Before the changes of that session (commit 6a2a485's ingest, same script, same lock, an hour
+earlier): 0.41 by the wall clock, 0.22 by CPU (92.0 CPU-s, main process 14.9), 0.45 idle
+estimate, 362 MB. The host's speed moved by a quarter between runs (bare loop 9,664 to 12,242
+msgs/s) and repeated 50,000-message runs of one version differ by up to 30% in CPU time, so
+compare ratios taken in one run, not msgs/s across runs.
 """
 
 from __future__ import annotations
