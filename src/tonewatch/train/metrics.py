@@ -71,7 +71,8 @@ def macro_f1(Y: np.ndarray, F: np.ndarray) -> float | None:
     if not support.any():
         return None
     tp = (Y & F).sum(axis=0)
-    f1 = 2 * tp / (support + F.sum(axis=0))
+    with np.errstate(invalid="ignore"):  # 0/0 only for labels without support, dropped
+        f1 = 2 * tp / (support + F.sum(axis=0))
     return float(f1[support > 0].mean())
 
 
