@@ -17,6 +17,7 @@ from tonewatch.train.metrics import (
     bootstrap_macro_f1,
     char_f1,
     expected_calibration_error,
+    macro_f1,
     pr_auc,
     prf,
     reliability,
@@ -43,13 +44,12 @@ def evaluate_turns(classifier: Classifier, turns: Sequence[GoldTurn]) -> dict[st
             stats = prf(Y[mask, j], F[mask, j])
             stats["pr_auc"] = pr_auc(Y[mask, j], P[mask, j])
             per_label[label] = stats
-        scored = [s["f1"] for s in per_label.values() if s["support"] > 0]
         clean = mask & (Y.sum(axis=1) == 0)
         client_clean = clean & np.array([t.role == "client" for t in turns])
         tone_known = [i for i in np.flatnonzero(mask) if turns[i].tone]
         entry = {
             "turns": int(mask.sum()),
-            "macro_f1": float(np.mean(scored)) if scored else None,
+            "macro_f1": macro_f1(Y[mask], F[mask]),
             "macro_f1_ci95": bootstrap_macro_f1(Y[mask], F[mask], conversations[mask]),
             "false_flag_rate": float(F[clean].any(axis=1).mean()) if clean.any() else None,
             "false_flag_rate_client": float(F[client_clean].any(axis=1).mean())
