@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tonewatch.train.metrics import bootstrap_macro_f1, macro_f1
+from tonewatch.train.metrics import bootstrap_interval, macro_f1
 
 
 def test_macro_f1_averages_only_labels_with_support():
@@ -20,9 +20,9 @@ def test_bootstrap_interval_brackets_the_figure_and_narrows_with_more_conversati
         return Y, F, [f"c{i // 2}" for i in range(n)]
 
     Y, F, groups = sample(40)
-    low, high = bootstrap_macro_f1(Y, F, groups, rounds=400)
+    low, high = bootstrap_interval(macro_f1, Y, F, groups=groups, rounds=400)
     assert low <= macro_f1(Y, F) <= high
     Y2, F2, groups2 = sample(2000)
-    low2, high2 = bootstrap_macro_f1(Y2, F2, groups2, rounds=400)
+    low2, high2 = bootstrap_interval(macro_f1, Y2, F2, groups=groups2, rounds=400)
     assert high2 - low2 < (high - low) / 3
-    assert bootstrap_macro_f1(Y[:2], F[:2], ["one", "one"]) is None
+    assert bootstrap_interval(macro_f1, Y[:2], F[:2], groups=["one", "one"]) is None

@@ -15,6 +15,7 @@ from tonewatch.classify.model import RedFlagModel
 from tonewatch.cli import app
 from tonewatch.schema import LABELS, TONES
 from tonewatch.train import benchmark_metrics as bm
+from tonewatch.train.metrics import bootstrap_interval
 from tonewatch.train.model_card import render_model_card
 from tonewatch.train.public_eval import (
     BENCHMARKS,
@@ -56,10 +57,10 @@ def test_public_eval_bootstrap_interval_brackets_the_estimate_and_is_seeded() ->
     y = rng.integers(0, 2, 400)
     pred = np.where(rng.random(400) < 0.8, y, 1 - y)
     value = bm.accuracy(y, pred)
-    low, high = bm.bootstrap_interval(bm.accuracy, y, pred)
+    low, high = bootstrap_interval(bm.accuracy, y, pred)
     assert low < value < high and high - low < 0.12
-    assert (low, high) == bm.bootstrap_interval(bm.accuracy, y, pred)
-    small = bm.bootstrap_interval(bm.accuracy, y[:40], pred[:40])
+    assert (low, high) == bootstrap_interval(bm.accuracy, y, pred)
+    small = bootstrap_interval(bm.accuracy, y[:40], pred[:40])
     assert small[1] - small[0] > high - low
 
 

@@ -50,25 +50,3 @@ def flag_rate(y: np.ndarray, pred: np.ndarray) -> float:
 
 def roc_auc(y: np.ndarray, scores: np.ndarray) -> float | None:
     return float(roc_auc_score(y, scores)) if 0 < np.sum(y) < len(y) else None
-
-
-def bootstrap_interval(
-    metric: Metric,
-    y: np.ndarray,
-    pred: np.ndarray,
-    *,
-    resamples: int = 500,
-    seed: int = 13,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``metric`` over turns resampled with replacement."""
-    if len(y) == 0:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(resamples):
-        idx = rng.integers(0, len(y), len(y))
-        values.append(metric(y[idx], pred[idx]))
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)

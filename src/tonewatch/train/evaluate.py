@@ -14,7 +14,7 @@ from tonewatch.classify.pipeline import Classifier, TurnText
 from tonewatch.schema import LABELS, TONES
 from tonewatch.train.gold import GoldTurn
 from tonewatch.train.metrics import (
-    bootstrap_macro_f1,
+    bootstrap_interval,
     char_f1,
     expected_calibration_error,
     macro_f1,
@@ -50,7 +50,9 @@ def evaluate_turns(classifier: Classifier, turns: Sequence[GoldTurn]) -> dict[st
         entry = {
             "turns": int(mask.sum()),
             "macro_f1": macro_f1(Y[mask], F[mask]),
-            "macro_f1_ci95": bootstrap_macro_f1(Y[mask], F[mask], conversations[mask]),
+            "macro_f1_ci95": bootstrap_interval(
+                macro_f1, Y[mask], F[mask], groups=conversations[mask]
+            ),
             "false_flag_rate": float(F[clean].any(axis=1).mean()) if clean.any() else None,
             "false_flag_rate_client": float(F[client_clean].any(axis=1).mean())
             if client_clean.any()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_fscore_support
@@ -76,27 +76,34 @@ def macro_f1(Y: np.ndarray, F: np.ndarray) -> float | None:
     return float(f1[support > 0].mean())
 
 
-def bootstrap_macro_f1(
-    Y: np.ndarray,
-    F: np.ndarray,
-    groups: Sequence[str],
+def bootstrap_interval(
+    metric: Callable[[np.ndarray, np.ndarray], float | None],
+    y: np.ndarray,
+    pred: np.ndarray,
     *,
+    groups: Sequence[str] | None = None,
     rounds: int = 1000,
     seed: int = 13,
     level: float = 0.95,
 ) -> tuple[float, float] | None:
-    """Percentile interval of macro-F1 over resampled conversations (turns of a conversation
-    are not independent, so whole conversations are drawn): how far a per-language figure
-    on a few dozen turns can be trusted."""
-    names, inverse = np.unique(np.asarray(groups), return_inverse=True)
-    if len(names) < 2:
+    """Percentile bootstrap interval of ``metric(y, pred)``: how far a figure on a sample can
+    be trusted. With ``groups`` (conversation ids) whole groups are drawn, since turns of a
+    conversation are not independent; without, single rows. None when there is too little
+    to resample or the metric is undefined on every draw."""
+    y, pred = np.asarray(y), np.asarray(pred)
+    members = None
+    if groups is not None:
+        _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        members = [np.flatnonzero(inverse == g) for g in range(inverse.max(initial=-1) + 1)]
+    n = len(y) if members is None else len(members)
+    if n < 2:
         return None
-    members = [np.flatnonzero(inverse == g) for g in range(len(names))]
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(rounds):
-        rows = np.concatenate([members[g] for g in rng.integers(0, len(names), len(names))])
-        value = macro_f1(Y[rows], F[rows])
+        drawn = rng.integers(0, n, n)
+        rows = drawn if members is None else np.concatenate([members[g] for g in drawn])
+        value = metric(y[rows], pred[rows])
         if value is not None:
             values.append(value)
     if not values:

@@ -26,6 +26,7 @@ from tonewatch.schema import LABELS, TONES
 from tonewatch.train import benchmark_metrics as bm
 from tonewatch.train.corpora import CORPUS_INFO, load_corpus
 from tonewatch.train.gold import GoldTurn
+from tonewatch.train.metrics import bootstrap_interval
 
 PA, PROF, THREAT = (LABELS.index(x) for x in ("personal_attack", "profanity", "threat"))
 DEMANDS = [LABELS.index(x) for x in ("unreasonable_demand", "shifting_demands", "devaluation")]
@@ -329,7 +330,9 @@ def run_benchmark(
         turns, y = [turns[i] for i in keep], y[keep]
     scored = score_turns(model, turns, cache_dir)
     pred = bench.predict(scored)
-    low, high = bm.bootstrap_interval(bench.metric, y, pred, seed=seed)
+    low, high = (
+        bootstrap_interval(bench.metric, y, pred, rounds=500, seed=seed) or (float("nan"),) * 2
+    )
     result = {
         "corpus": bench.corpus,
         "lang": CORPUS_INFO[bench.corpus]["lang"],
