@@ -42,6 +42,7 @@ class ClassifyConfig(_Section):
     window_chars: int
     window_overlap: int
     score_roles: list[str]
+    word_evidence_labels: list[str]
 
 
 class AggregateConfig(_Section):

@@ -101,7 +101,12 @@ def _classifier(model: str, digest: str, classify: str) -> Any:
     loaded = RedFlagModel.load(
         model, window_chars=config.window_chars, window_overlap=config.window_overlap
     )
-    return Classifier(loaded, score_roles=config.score_roles, batch_size=config.batch_size)
+    return Classifier(
+        loaded,
+        score_roles=config.score_roles,
+        batch_size=config.batch_size,
+        word_evidence_labels=config.word_evidence_labels,
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -49,7 +49,12 @@ def load_model(
     tier = tier or config.tier
     path = resolve_model_path(model or (config.model if tier == config.tier else None), tier)
     loaded = _load_cached(str(path.resolve()), config.window_chars, config.window_overlap)
-    return Classifier(loaded, score_roles=config.score_roles, batch_size=config.batch_size)
+    return Classifier(
+        loaded,
+        score_roles=config.score_roles,
+        batch_size=config.batch_size,
+        word_evidence_labels=config.word_evidence_labels,
+    )
 
 
 def classify(

@@ -1,12 +1,14 @@
 """Evidence spans for a reported flag: the words a support lead reads to check it.
 
-Lexicon hits come first: they name the exact phrase. Without one, occlusion finds the clause
+Lexicon hits come first: they locate the flag. A hit is shown grown to its clause ("I'll post
+1-star reviews everywhere", not "1-star"), as the annotation guideline marks evidence, except
+for labels whose cue is the word itself (profanity). Without a hit, occlusion finds the clause
 whose removal lowers the flag's score the most; a flag always gets a non-empty span.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -67,14 +69,32 @@ def pick_spans(
     return out
 
 
+def grow_to_clause(text: str, lang: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span`` widened to the clauses it touches."""
+    start, end = span
+    for c_start, c_end in clauses(text, lang):
+        if c_start < span[1] and span[0] < c_end:
+            start, end = min(start, c_start), max(end, c_end)
+    return start, end
+
+
 def lexicon_evidence(
-    text: str, labels: Sequence[str], hits: Sequence[Hit]
+    text: str,
+    labels: Sequence[str],
+    hits: Sequence[Hit],
+    *,
+    lang: str = "xx",
+    word_labels: Collection[str] = ("profanity",),
 ) -> tuple[dict[str, tuple[Evidence, ...]], list[str]]:
-    """Evidence from lexicon hits, and the labels left without any (occlusion's job)."""
+    """Evidence from lexicon hits, and the labels left without any (occlusion's job). Hits of
+    ``word_labels`` are shown as they are; the others grown to their clause."""
     result: dict[str, tuple[Evidence, ...]] = {}
     missing = []
     for label in labels:
-        spans = _merge([(h.start, h.end) for h in hits if h.label == label])
+        spans = [(h.start, h.end) for h in hits if h.label == label]
+        if label not in word_labels:
+            spans = [grow_to_clause(text, lang, span) for span in spans]
+        spans = _merge(spans)
         if spans:
             result[label] = tuple(Evidence.from_span(text, s, e) for s, e in spans)
         else:

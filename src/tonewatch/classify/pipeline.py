@@ -31,7 +31,8 @@ class TurnText:
 
 class Classifier:
     """``predict(turns)`` returns one TurnResult per turn, in order. Turns whose role is not in
-    ``score_roles`` (staff) are scored but never flagged."""
+    ``score_roles`` (staff) are scored but never flagged. Lexicon evidence of
+    ``word_evidence_labels`` is the matched word; of other labels, its clause."""
 
     def __init__(
         self,
@@ -40,8 +41,10 @@ class Classifier:
         score_roles: Sequence[str] = ("client", "unknown"),
         batch_size: int = 64,
         exact_occlusion: bool = False,
+        word_evidence_labels: Sequence[str] = ("profanity",),
     ) -> None:
         self.model = model
+        self.word_evidence_labels = frozenset(word_evidence_labels)
         self.exact_occlusion = exact_occlusion
         self.score_roles = set(score_roles)
         self.batch_size = batch_size
@@ -103,7 +106,13 @@ class Classifier:
             hits = text_hits[k]
             if hits is None:  # a windowed turn: its hits were found per window
                 hits = self.model.featurizer.find_hits([item.text], [item.lang])[0]
-            evidence[k], missing = lexicon_evidence(item.text, reported[k], hits)
+            evidence[k], missing = lexicon_evidence(
+                item.text,
+                reported[k],
+                hits,
+                lang=item.lang,
+                word_labels=self.word_evidence_labels,
+            )
             if missing:
                 spans, texts = occlusion_variants(item.text, item.lang)
                 plans.append((k, missing, spans, len(variants), len(texts)))
