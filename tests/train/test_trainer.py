@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tonewatch.classify.api import load_model
@@ -83,3 +84,17 @@ def test_trainer_config_errors_name_the_key(tmp_path: Path) -> None:
     bad.write_text('name = "x"\n[heads]\nC = "many"\n')
     with pytest.raises(ConfigError, match=r"heads -> C"):
         read_train_config(bad)
+
+
+def test_embedding_cache_is_keyed_by_text_not_by_order(tmp_path: Path) -> None:
+    from tonewatch.classify.encoder import E5Encoder
+    from tonewatch.train.trainer import embed_cached
+
+    first = embed_cached(E5Encoder.name, ["hello there", "ciao", "hello there"], tmp_path, chunk=2)
+    assert np.allclose(first[0], first[2])
+    # A new text and a new order: only the new text is encoded, the rest comes from the cache.
+    files = set(tmp_path.rglob("*.npz"))
+    second = embed_cached(E5Encoder.name, ["new one", "ciao", "hello there"], tmp_path, chunk=2)
+    assert len(set(tmp_path.rglob("*.npz")) - files) == 1
+    assert np.array_equal(second[1:], first[[1, 0]])
+    assert not np.allclose(second[0], second[2])

@@ -142,21 +142,59 @@ def _reweight(turn: GoldTurn, weight: float) -> GoldTurn:
 def embed_cached(
     encoder: str, texts: Sequence[str], cache_dir: Path, chunk: int = 512
 ) -> np.ndarray:
-    """Embeddings are the slow part of training: cache them in chunks keyed by the encoder and
-    the chunk's exact texts, so an interrupted or extended run re-embeds only what is new."""
-    parts = []
+    """Embeddings are the slow part of training: cache them by text (blake2b digest), per
+    encoder, in chunk files of (digests, vectors), so an interrupted run, new annotations or a
+    new order re-embed only the texts never seen."""
+    folder = cache_dir / hashlib.sha256(encoder.encode()).hexdigest()[:16]
+    known: dict[bytes, np.ndarray] = {}
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path) as stored:
+            known.update(zip(map(bytes, stored["digests"]), stored["vectors"], strict=True))
+    digests = [
+        hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts
+    ]
+    _adopt_chunk_files(encoder, texts, digests, cache_dir, chunk, known)
+    todo = list({d: t for d, t in zip(digests, texts, strict=True) if d not in known}.items())
+    for i in range(0, len(todo), chunk):
+        piece = todo[i : i + chunk]
+        vectors = get_encoder(encoder).encode([t for _, t in piece])
+        _save_chunk(folder, [d for d, _ in piece], vectors)
+        known.update(zip([d for d, _ in piece], vectors, strict=True))
+    if not texts:
+        return np.zeros((0, get_encoder(encoder).dim), np.float32)
+    return np.stack([known[d] for d in digests]).astype(np.float32, copy=False)
+
+
+def _save_chunk(folder: Path, digests: Sequence[bytes], vectors: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(b"".join(digests)).hexdigest()[:24]
+    tmp = folder / f".{key}.tmp.npz"
+    np.savez(tmp, digests=np.array(digests, dtype="S16"), vectors=vectors)
+    tmp.replace(folder / f"{key}.npz")  # a killed run leaves no half-written chunk
+
+
+def _adopt_chunk_files(
+    encoder: str,
+    texts: Sequence[str],
+    digests: Sequence[bytes],
+    cache_dir: Path,
+    chunk: int,
+    known: dict[bytes, np.ndarray],
+) -> None:
+    """Caches written before 1.2 keyed a chunk by its exact texts (<key>.npy): adopt the ones
+    that still match into the per-text store."""
+    folder = cache_dir / hashlib.sha256(encoder.encode()).hexdigest()[:16]
     for i in range(0, len(texts), chunk):
-        piece = list(texts[i : i + chunk])
+        piece, piece_digests = list(texts[i : i + chunk]), digests[i : i + chunk]
+        if all(d in known for d in piece_digests):
+            continue
         key = hashlib.sha256((encoder + "\x00" + "\x00".join(piece)).encode()).hexdigest()[:24]
         path = cache_dir / f"{key}.npy"
         if path.is_file():
-            parts.append(np.load(path))
-            continue
-        vectors = get_encoder(encoder).encode(piece)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-        parts.append(vectors)
-    return np.concatenate(parts) if parts else np.zeros((0, get_encoder(encoder).dim), np.float32)
+            vectors = np.load(path)
+            _save_chunk(folder, piece_digests, vectors)
+            known.update(zip(piece_digests, vectors, strict=True))
+            path.unlink()
 
 
 def is_project(turn: GoldTurn) -> bool:
