@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 from tonewatch.cli import app
 from tonewatch.config import IngestConfig, default_config
 from tonewatch.ingest import parallel
+from tonewatch.ingest.email_finish import finish_json
 from tonewatch.ingest.email_message import ParsedMessage, read_message, stable_id
-from tonewatch.ingest.pipeline import IngestRun, IngestStats
-from tonewatch.ingest.roles import with_staff
+from tonewatch.ingest.merge import merge_fragments, rebuild
+from tonewatch.ingest.pipeline import IngestRun, IngestStats, summary
+from tonewatch.ingest.roles import RoleAssigner, with_staff
 from tonewatch.io import to_json
 from tonewatch.schema import Channel, Conversation, Location, QuarantineRecord, Turn
 
@@ -209,3 +211,29 @@ def test_messages_cross_processes_unchanged(fixtures_dir: Path, config: IngestCo
             assert copy.timestamp.tzname() == message.timestamp.tzname()  # type: ignore[union-attr]
         fragment = message.fragment("t1", "message-id")
         assert copy.fragment("t1", "message-id").model_dump_json() == fragment.model_dump_json()
+
+
+def test_email_threads_finish_to_the_json_the_models_give(
+    fixtures_dir: Path, config: IngestConfig
+) -> None:
+    """``finish_json`` writes what merging, labelling and serialising the models writes: for
+    every fixture message alone and in threads with replies out of order, a message read
+    twice, two messages sharing an id, untimed messages and a thread across two files."""
+    messages = _messages(fixtures_dir, config)
+    plain = [m for m in messages if m.to_bytes()[:1] == b"m"]
+    assert len(plain) > 20
+    later = plain[5]._replace(envelope=plain[5].envelope._replace(path="other.mbox"))
+    retold = plain[6]._replace(text=plain[6].text + " (edited)")
+    groups = [[m] for m in messages] + [plain[i : i + 3][::-1] for i in range(0, len(plain) - 3, 3)]
+    groups += [[plain[2], plain[2]], [plain[6], retold, plain[6]], [plain[5], plain[0], later]]
+    groups += [[m for m in plain if m.timestamp is None] + plain[:2]]
+    hows = ("root", "message-id", "subject")
+    for number, group in enumerate(groups):
+        entries = [(hows[k % 3], m.to_bytes()) for k, m in enumerate(group)]
+        roles = RoleAssigner.from_config(config)
+        merged = roles(merge_fragments([rebuild(f"t{number}", e) for e in entries]))
+        got = finish_json(f"t{number}", entries, RoleAssigner.from_config(config))
+        if any(m.to_bytes()[:1] == b"p" for m in group):
+            assert got is None  # pickled: attachments or a named zone, the general way
+            continue
+        assert got == (to_json(merged), summary(merged))

@@ -189,3 +189,23 @@ def test_roles_staff_file_adds_to_config(staff_config) -> None:  # noqa: ANN001
     assert staff_config.staff_domains == ["acme.example"]
     assert staff_config.staff_names == ["Anna Weber"]
     assert default_config().ingest.staff_domains == []  # the cached defaults are untouched
+
+
+def test_roles_same_people_again_give_the_same_labels_and_their_own_key(
+    assign: RoleAssigner,
+) -> None:
+    """``assign`` remembers what it found for the same people and speakers: a conversation
+    without a client to name still gets a key with its own id, and what the index learns
+    later changes the key of the next conversation."""
+    first = assign(_conversation(["Anna Weber", "spk_1"], conversation_id="c1"))
+    again = assign(_conversation(["Anna Weber", "spk_1"], conversation_id="c2"))
+    assert (first.client_key, again.client_key) == ("unknown:c1", "unknown:c2")
+    assert again.turns[1].role is Role.client and again.participants == first.participants
+
+    call = _conversation(["Anna Weber", "Jane Doe"], conversation_id="call-1")
+    assert assign(call).client_key == "jane doe"
+    email = _conversation(
+        ["Jane Doe"], (Participant(name="Jane Doe", addresses=("jane@doe.example",)),)
+    )
+    assign.observe(email)
+    assert assign(call).client_key == "jane@doe.example"

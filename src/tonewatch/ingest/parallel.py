@@ -35,12 +35,14 @@ from typing import Any
 
 from tonewatch.config import IngestConfig
 from tonewatch.ingest.email import mbox_messages
+from tonewatch.ingest.email_finish import finish_json
 from tonewatch.ingest.email_message import Envelope, ParsedMessage
 from tonewatch.ingest.langid import LangGuess, LanguageIdentifier
 from tonewatch.ingest.mbox import Span
 from tonewatch.ingest.merge import Entry, rebuild
 from tonewatch.ingest.pipeline import Encode, Summary, finish_many, summary
 from tonewatch.ingest.roles import ClientIndex, RoleAssigner
+from tonewatch.io import to_json
 from tonewatch.schema import QuarantineRecord
 
 CHUNK_MESSAGES = 400  # messages per reading task: ~50 ms of work, small next to its IPC cost
@@ -229,13 +231,23 @@ def _finish(
         with open(index_path, "rb") as handle:
             index = pickle.load(handle)  # noqa: S301 - written by the parent of this worker
         _roles = (index_path, RoleAssigner.from_config(_config, index))
-    groups = [
-        [rebuild(conversation_id, entry) for entry in entries] for conversation_id, entries in batch
-    ]
+    assigner = _roles[1]
+    results: list[tuple[Any, Summary] | QuarantineRecord | None] = [None] * len(batch)
+    if encode is to_json:  # e-mail threads straight to JSON, without models (email_finish)
+        for number, (conversation_id, entries) in enumerate(batch):
+            try:
+                results[number] = finish_json(conversation_id, entries, assigner)
+            except Exception:  # noqa: BLE001 - the general way below quarantines it, if it must
+                results[number] = None
+    rest = [number for number, result in enumerate(results) if result is None]
+    groups = [[rebuild(batch[n][0], entry) for entry in batch[n][1]] for n in rest]
     # Messages parsed here had their language identified in _read (how is not None): the
     # second call would only repeat it for those found "und".
-    identified = [all(how is not None for how, _ in entries) for _, entries in batch]
-    return [
-        result if isinstance(result, QuarantineRecord) else (encode(result), summary(result))
-        for result in finish_many(groups, _roles[1], _langid, identified)
-    ]
+    identified = [all(how is not None for how, _ in batch[n][1]) for n in rest]
+    for number, result in zip(
+        rest, finish_many(groups, assigner, _langid, identified), strict=True
+    ):
+        results[number] = (
+            result if isinstance(result, QuarantineRecord) else (encode(result), summary(result))
+        )
+    return results  # type: ignore[return-value]  # every slot is filled

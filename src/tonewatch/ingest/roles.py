@@ -23,7 +23,7 @@ import functools
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -38,6 +38,8 @@ STAFF_KEYS = ("staff_addresses", "staff_domains", "staff_names")
 # descriptor, several times per conversation.
 _AGENT, _CLIENT, _UNKNOWN = Role.agent, Role.client, Role.unknown
 UNKNOWN_CLIENT = "unknown:"
+# Participants with roles, each turn's role, the client key (None: ``unknown:<id>``).
+_Assigned = tuple[tuple[Participant, ...], tuple[Role, ...], str | None]
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _PLAIN_ADDRESS = re.compile(r"[\w%+-]+(?:\.[\w%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
@@ -260,6 +262,9 @@ class RoleAssigner:
         # Participants with their role set, built once: the same people, thread after thread.
         self._with_role: dict[tuple[Participant, Role], Participant] = {}
         self._observed: set[Participant] = set()  # already in the index
+        # What ``assign`` found for the same people with the same speakers: a client writes
+        # to the same support address again and again. Forgotten when the index learns.
+        self._assigned: dict[tuple[object, ...], _Assigned] = {}
 
     def is_staff(self, identity: Identity) -> bool:
         known = self._staff_of.get(identity)
@@ -290,34 +295,72 @@ class RoleAssigner:
             identity = Identity.of(participant.name, participant.addresses)
             if not self.is_staff(identity):
                 self.index.observe(identity)
+                self._assigned.clear()  # a client key may resolve otherwise now
 
     def __call__(self, conversation: Conversation) -> Conversation:
-        people, speaker_of = _people(conversation)
+        turns = conversation.turns
+        participants, roles, client_key = self.assign(
+            conversation.id,
+            conversation.participants,
+            [turn.speaker for turn in turns],
+            [turn.role for turn in turns],
+        )
+        return replace(
+            conversation,
+            participants=participants,
+            turns=tuple(
+                turn if turn.role is role else replace(turn, role=role)
+                for turn, role in zip(turns, roles, strict=True)
+            ),
+            client_key=client_key,
+        )
+
+    def assign(
+        self,
+        conversation_id: str,
+        participants: Sequence[Participant],
+        speakers: list[str],
+        stated: list[Role],
+    ) -> tuple[tuple[Participant, ...], list[Role], str]:
+        """What ``__call__`` sets, from a conversation's parts (its turns' speakers and the
+        roles the turns state): the participants with their roles, each turn's role and the
+        client key. The e-mail finishing step (``email_finish``) builds no models."""
+        key = (*participants, None, *speakers, None, *stated)
+        known = self._assigned.get(key)
+        if known is None:
+            if len(self._assigned) >= 1 << 14:
+                self._assigned.clear()
+            known = self._assigned[key] = self._assign(participants, speakers, stated)
+        with_roles, turn_roles, client_key = known
+        if client_key is None:
+            client_key = UNKNOWN_CLIENT + conversation_id  # nobody to group with other files
+        return with_roles, list(turn_roles), client_key
+
+    def _assign(
+        self, participants: Sequence[Participant], speakers: list[str], stated: list[Role]
+    ) -> _Assigned:
+        people, speaker_of = _people(participants, speakers)
         roles = [self._role(participant, identity) for participant, identity in people]
         if _AGENT in roles and roles.count(_UNKNOWN) == 1:
             roles[roles.index(_UNKNOWN)] = _CLIENT  # the one speaker left is the client
-        participants = tuple(
+        with_roles = tuple(
             participant if participant.role is role else self._with(participant, role)
             for (participant, _), role in zip(people, roles, strict=True)
         )
-        turns = []
-        for turn in conversation.turns:
-            role = roles[speaker_of[turn.speaker]]
-            if role is _UNKNOWN and turn.role is not _UNKNOWN:
-                role = turn.role  # the export labelled this message itself
-            turns.append(turn if turn.role is role else replace(turn, role=role))
+        turn_roles = []
+        for speaker, own in zip(speakers, stated, strict=True):
+            role = roles[speaker_of[speaker]]
+            if role is _UNKNOWN and own is not _UNKNOWN:
+                role = own  # the export labelled this message itself
+            turn_roles.append(role)
         first_client = next(
-            (speaker_of[t.speaker] for t in turns if t.role is _CLIENT),
+            (speaker_of[s] for s, r in zip(speakers, turn_roles, strict=True) if r is _CLIENT),
             roles.index(_CLIENT) if _CLIENT in roles else None,
         )
         identity = people[first_client][1] if first_client is not None else None
         if identity is None or identity.is_anonymous:
-            client_key = UNKNOWN_CLIENT + conversation.id  # nobody to group with other files
-        else:
-            client_key = self.index.key(identity)
-        return replace(
-            conversation, participants=participants, turns=tuple(turns), client_key=client_key
-        )
+            return with_roles, tuple(turn_roles), None  # the key names the conversation
+        return with_roles, tuple(turn_roles), self.index.key(identity)
 
     def _with(self, participant: Participant, role: Role) -> Participant:
         key = (participant, role)
@@ -339,13 +382,13 @@ class RoleAssigner:
 
 
 def _people(
-    conversation: Conversation,
+    participants: Iterable[Participant], speakers: list[str]
 ) -> tuple[list[tuple[Participant, Identity]], dict[str, int]]:
     """The participants with their identities, plus one for each speaker no participant
     names; and the index of each turn's speaker among them."""
     people: list[tuple[Participant, Identity]] = []
     by_key: dict[str, int] = {}
-    for participant in conversation.participants:
+    for participant in participants:
         identity = Identity.of(participant.name, participant.addresses)
         index = len(people)
         people.append((participant, identity))
@@ -353,10 +396,10 @@ def _people(
             if key:
                 by_key.setdefault(key, index)
     speaker_of: dict[str, int] = {}
-    for turn in conversation.turns:
-        if turn.speaker in speaker_of:
+    for speaker in speakers:
+        if speaker in speaker_of:
             continue
-        identity = Identity.of(turn.speaker, ())
+        identity = Identity.of(speaker, ())
         keys = (*identity.emails, *identity.accounts, identity.normalized_name)
         index = next((by_key[key] for key in keys if key in by_key), None)
         if index is None:
@@ -366,7 +409,7 @@ def _people(
             for key in keys:
                 if key:
                     by_key.setdefault(key, index)
-        speaker_of[turn.speaker] = index
+        speaker_of[speaker] = index
     return people, speaker_of
 
 
