@@ -212,23 +212,19 @@ class Envelope(NamedTuple):
     def participants(self) -> list[Participant]:
         return _participants(self.senders, self.recipients, self.copied)[0]
 
-    def thread(self, threads: ThreadIndex, addresses: list[str] | None = None) -> tuple[str, str]:
-        """The thread id and how it was found (``ThreadIndex.assign``); ``addresses``: those
-        of the message's ``participants()``, when already known."""
-        if addresses is None:
-            addresses = [a for p in self.participants() for a in p.addresses]
+    def thread(
+        self, threads: ThreadIndex, people: list[Participant] | None = None
+    ) -> tuple[str, str]:
+        """The thread id and how it was found (``ThreadIndex.assign``); ``people``: the
+        message's ``participants()``, when already known."""
         return threads.assign(
             self.message_id,
             self.references,
             self.in_reply_to,
             self.subject,
-            addresses,
+            [a for p in people or self.participants() for a in p.addresses],
             fallback=self.fallback_key,
         )
-
-    def people(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-        """The raw address headers (From, To, Cc), which decide ``participants()``."""
-        return self.senders, self.recipients, self.copied
 
 
 class ParsedMessage(NamedTuple):

@@ -56,7 +56,6 @@ Summary = tuple[int, list[str], list[str]]  # turns, their languages, their role
 PROGRESS_EVERY = 500  # fragments between progress calls
 FINISH_BATCH = 200  # conversations finished together (see finish_many)
 MBOX_READER = "tonewatch.mbox.v1"
-KNOWN_HEADERS = 1 << 16  # address headers remembered while an mbox is threaded (bounded memory)
 
 
 @dataclass
@@ -210,9 +209,6 @@ class IngestRun:
             self._quarantine(problem)
             return
         threads: ThreadIndex = reader.threads  # type: ignore[attr-defined]
-        # The addresses of each set of raw address headers seen: the same people write again
-        # and again, and observing them again would teach the client index nothing.
-        addresses_of: dict[tuple[tuple[str, ...], ...], list[str]] = {}
         items = 0
         try:
             for item in self._workers().read_mbox(path, mbox_spans(path)):
@@ -221,15 +217,9 @@ class IngestRun:
                     self._quarantine(item)
                     continue
                 envelope, message = item
-                headers = envelope.people()
-                addresses = addresses_of.get(headers)
-                if addresses is None:
-                    if len(addresses_of) >= KNOWN_HEADERS:
-                        addresses_of.clear()
-                    people = envelope.participants()
-                    self.roles.observe_people(people)
-                    addresses = addresses_of[headers] = [a for p in people for a in p.addresses]
-                thread, how = envelope.thread(threads, addresses)
+                people = envelope.participants()
+                thread, how = envelope.thread(threads, people)
+                self.roles.observe_people(people)
                 spool.add_message(thread, how, message)
                 self._counted(path)
         except Exception as exc:  # as _guarded: a failure ends this input, not the run

@@ -15,7 +15,6 @@ maps link messages read at different times:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections import OrderedDict
@@ -35,7 +34,6 @@ _PREFIX = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=1 << 14)  # a thread's messages repeat its subject
 def normalize_subject(subject: str | None) -> str:
     """``"RE: AW:  Invoice   #42"`` -> ``"invoice #42"`` (prefixes, case and spacing removed)."""
     if not subject:
