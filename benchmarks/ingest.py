@@ -25,17 +25,19 @@ benchmarks and tests only.
     .venv/bin/python benchmarks/ingest.py                  # 200,000 messages (many minutes)
     .venv/bin/python benchmarks/ingest.py --messages 20000 # quick
 
-Last measured (2026-11-23, commit d192b0a, under the heavy-job lock, load average 2.7 before
-(a job had just ended; neighbours 0.00 CPUs and steal 0.00 during both 200k runs) and 2.0 after,
+Last measured (2026-11-23, the ingest of commit 538c2cf, under the heavy-job lock, load
+average 1.7 before and 2.0 after (neighbours 0.00 CPUs and steal 0.00 during both 200k runs),
 2 CPUs; 2 worker processes plus the main one against the one-process bare loop): 200,000
-messages (217 MB): bare mailbox 12,242 msgs/s, mbox reader alone 6,801, tonewatch ingest
-5,290 msgs/s = 0.43 of the bare parse by the wall clock (target 0.5: missed); by CPU time
-2,873 msgs/CPU-s = 0.23 (69.6 CPU-s, main process 12.4); 0.47 estimated on 2 idle cores.
-Peak RSS 194 MB (largest process), 366 MB (whole tree); x1.23 from 50,000 to 200,000.
-Before the changes of that session (commit 6a2a485's ingest, same script, same lock, an hour
-earlier): 0.41 by the wall clock, 0.22 by CPU (92.0 CPU-s, main process 14.9), 0.45 idle
-estimate, 362 MB. The host's speed moved by a quarter between runs (bare loop 9,664 to 12,242
-msgs/s) and repeated 50,000-message runs of one version differ by up to 30% in CPU time, so
+messages (217 MB): bare mailbox 10,836 msgs/s, mbox reader alone 7,451, tonewatch ingest
+5,413 msgs/s = 0.4995 of the bare parse by the wall clock (printed 0.50; target 0.5: missed by
+a hair); by CPU time 2,974 msgs/CPU-s = 0.27 (67.3 CPU-s, main process 12.8); 0.55 estimated
+on 2 idle cores. Peak RSS 195 MB (largest process), 370 MB (whole tree); x1.25 from 50,000 to
+200,000 (the 50,000-message run itself read 0.32 by the wall clock, 0.36 idle estimate).
+Before and after in one interleaved run minutes later (bare loop, then commit 3ba25de's
+ingest, then 538c2cf's, on one 200k mbox, load 1.3, steal 0.00): bare 12,501 msgs/s; before
+4,518 msgs/s = 0.36 by the wall clock, 81.4 CPU-s (main 13.6), 366 MB; after 5,715 msgs/s =
+0.46, 64.4 CPU-s (main 11.8), 368 MB. The host's speed moved by a quarter within that hour
+(bare loop 9,697 to 12,501 msgs/s; 3ba25de's ingest 80.4 to 96.4 CPU-s on the same file), so
 compare ratios taken in one run, not msgs/s across runs.
 """
 
