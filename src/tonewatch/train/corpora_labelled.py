@@ -303,6 +303,20 @@ def raw_politeness(root: Path) -> Dataset:
     )
 
 
+# Polite and neutral requests (top three quartiles) are negatives for the flags no editor's
+# request carries: ordinary asks and future plans must not read as leverage or demands.
+POLITE_NEGATIVES = frozenset(
+    {
+        "threat",
+        "reputation_threat",
+        "legal_threat",
+        "payment_evasion",
+        "promise_claim",
+        "unreasonable_demand",
+    }
+)
+
+
 def gold_politeness(ds: Dataset, root: Path) -> list[GoldTurn]:
     scores = [float(s) for s in ds["Normalized Score"]]
     ordered = sorted(scores)
@@ -332,7 +346,7 @@ def gold_politeness(ds: Dataset, root: Path) -> list[GoldTurn]:
                 len(out),
                 r["text"],
                 set(),
-                frozenset(),
+                POLITE_NEGATIVES,
                 tone=tone,
                 score=str(score),
                 quartile="top" if tone == "polite" else "middle",
