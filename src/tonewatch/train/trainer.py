@@ -149,7 +149,9 @@ def embed_cached(
     known: dict[bytes, np.ndarray] = {}
     for path in sorted(folder.glob("*.npz")):
         with np.load(path) as stored:
-            known.update(zip(map(bytes, stored["digests"]), stored["vectors"], strict=True))
+            # Read the raw 16 bytes: an S16 item drops a digest's trailing NUL bytes.
+            rows = stored["digests"].view(np.uint8).reshape(-1, 16)
+            known.update(zip((r.tobytes() for r in rows), stored["vectors"], strict=True))
     digests = [
         hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts
     ]
@@ -168,8 +170,9 @@ def embed_cached(
 def _save_chunk(folder: Path, digests: Sequence[bytes], vectors: np.ndarray) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(b"".join(digests)).hexdigest()[:24]
-    tmp = folder / f".{key}.tmp.npz"
-    np.savez(tmp, digests=np.array(digests, dtype="S16"), vectors=vectors)
+    tmp = folder / f"{key}.partial"  # not *.npz: a killed run's leftover is never read
+    with tmp.open("wb") as out:
+        np.savez(out, digests=np.array(digests, dtype="S16"), vectors=vectors)
     tmp.replace(folder / f"{key}.npz")  # a killed run leaves no half-written chunk
 
 
