@@ -17,6 +17,8 @@ from tonewatch.classify.segment import clauses, sentences
 from tonewatch.schema import LABELS, Evidence
 
 MAX_CANDIDATES = 24
+# Labels whose lexicon hit is itself the cue, shown as matched ([classify] word_evidence_labels).
+WORD_LABELS = ("profanity",)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -69,10 +71,12 @@ def pick_spans(
     return out
 
 
-def grow_to_clause(text: str, lang: str, span: tuple[int, int]) -> tuple[int, int]:
-    """``span`` widened to the clauses it touches."""
+def grow_to_clause(
+    span: tuple[int, int], clause_spans: Sequence[tuple[int, int]]
+) -> tuple[int, int]:
+    """``span`` widened to the clauses (``segment.clauses`` of its text) it touches."""
     start, end = span
-    for c_start, c_end in clauses(text, lang):
+    for c_start, c_end in clause_spans:
         if c_start < span[1] and span[0] < c_end:
             start, end = min(start, c_start), max(end, c_end)
     return start, end
@@ -84,16 +88,19 @@ def lexicon_evidence(
     hits: Sequence[Hit],
     *,
     lang: str = "xx",
-    word_labels: Collection[str] = ("profanity",),
+    word_labels: Collection[str] = WORD_LABELS,
 ) -> tuple[dict[str, tuple[Evidence, ...]], list[str]]:
     """Evidence from lexicon hits, and the labels left without any (occlusion's job). Hits of
     ``word_labels`` are shown as they are; the others grown to their clause."""
     result: dict[str, tuple[Evidence, ...]] = {}
     missing = []
+    clause_spans: list[tuple[int, int]] | None = None  # segmented once, only when needed
     for label in labels:
         spans = [(h.start, h.end) for h in hits if h.label == label]
-        if label not in word_labels:
-            spans = [grow_to_clause(text, lang, span) for span in spans]
+        if spans and label not in word_labels:
+            if clause_spans is None:
+                clause_spans = clauses(text, lang)
+            spans = [grow_to_clause(span, clause_spans) for span in spans]
         spans = _merge(spans)
         if spans:
             result[label] = tuple(Evidence.from_span(text, s, e) for s, e in spans)

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tonewatch.classify.encoder import get_encoder, token_counts
-from tonewatch.classify.evidence import lexicon_evidence, occlusion_variants, pick_spans
+from tonewatch.classify.evidence import (
+    WORD_LABELS,
+    lexicon_evidence,
+    occlusion_variants,
+    pick_spans,
+)
 from tonewatch.classify.lexicon import Hit
 from tonewatch.classify.model import RedFlagModel
 from tonewatch.classify.segment import pipeline
@@ -41,7 +46,7 @@ class Classifier:
         score_roles: Sequence[str] = ("client", "unknown"),
         batch_size: int = 64,
         exact_occlusion: bool = False,
-        word_evidence_labels: Sequence[str] = ("profanity",),
+        word_evidence_labels: Sequence[str] = WORD_LABELS,
     ) -> None:
         self.model = model
         self.word_evidence_labels = frozenset(word_evidence_labels)

@@ -155,7 +155,7 @@ def embed_cached(
     digests = [
         hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts
     ]
-    _adopt_chunk_files(encoder, texts, digests, cache_dir, chunk, known)
+    _adopt_chunk_files(encoder, texts, digests, cache_dir, folder, chunk, known)
     todo = list({d: t for d, t in zip(digests, texts, strict=True) if d not in known}.items())
     for i in range(0, len(todo), chunk):
         piece = todo[i : i + chunk]
@@ -181,12 +181,12 @@ def _adopt_chunk_files(
     texts: Sequence[str],
     digests: Sequence[bytes],
     cache_dir: Path,
+    folder: Path,
     chunk: int,
     known: dict[bytes, np.ndarray],
 ) -> None:
-    """Caches written before 1.2 keyed a chunk by its exact texts (<key>.npy): adopt the ones
-    that still match into the per-text store."""
-    folder = cache_dir / hashlib.sha256(encoder.encode()).hexdigest()[:16]
+    """Caches written before 1.2 keyed a chunk by its exact texts (``cache_dir/<key>.npy``):
+    adopt the ones that still match into the per-text store in ``folder``."""
     for i in range(0, len(texts), chunk):
         piece, piece_digests = list(texts[i : i + chunk]), digests[i : i + chunk]
         if all(d in known for d in piece_digests):
