@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic_core import to_json as _serialize
 
-from tonewatch.ingest.email_message import _MARSHALLED, _fixed_zone, _participants, stable_id
-from tonewatch.ingest.merge import Entry, _merge_people
+from tonewatch.ingest.email_message import MARSHALLED, fixed_zone, participants_of, stable_id
+from tonewatch.ingest.merge import Entry, merge_people
 from tonewatch.ingest.roles import RoleAssigner
 from tonewatch.schema import Participant, Role
 
@@ -52,10 +52,10 @@ class _Message:
             "cue": None,
         }
         self.turn_id = "m-" + stable_id(message_id or fallback)
-        self.participants = _participants(*addresses)[0]
+        self.participants = participants_of(*addresses)[0]
         self.stamp: datetime | None = None
         if when is not None:  # as ParsedMessage.from_bytes
-            self.stamp = datetime(*when[:7], tzinfo=_fixed_zone(when[7], when[8]))
+            self.stamp = datetime(*when[:7], tzinfo=fixed_zone(when[7], when[8]))
 
 
 def finish_json(
@@ -66,7 +66,7 @@ def finish_json(
     (the caller then builds the models)."""
     messages = []
     for how, data in entries:
-        if how is None or data[:1] != _MARSHALLED:
+        if how is None or data[:1] != MARSHALLED:
             return None
         messages.append(_Message(how, marshal.loads(data[1:])))  # type: ignore[arg-type]
     return _encode(conversation_id, messages, roles)
@@ -83,7 +83,7 @@ def _encode(
     else:
         turns = _merged_turns(messages)
         participants = list(
-            _merge_people(tuple(dict.fromkeys(p for m in messages for p in m.participants)))
+            merge_people(tuple(dict.fromkeys(p for m in messages for p in m.participants)))
         )
         sources = list(dict.fromkeys(m.path for m in messages))
         if len(sources) > 1:

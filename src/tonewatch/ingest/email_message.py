@@ -104,7 +104,7 @@ def _people(value: str) -> tuple[Participant, ...]:
     return tuple(people)
 
 
-def _participants(
+def participants_of(
     senders: tuple[str, ...], recipients: tuple[str, ...], copied: tuple[str, ...]
 ) -> tuple[list[Participant], Participant | None]:
     """From, To and Cc (raw header values), one participant per address; and the sender (the
@@ -183,11 +183,11 @@ def _timestamp(value: str | None, config: IngestConfig, notes: list[str]) -> dat
     return stamp
 
 
-_MARSHALLED, _PICKLED = b"m", b"p"
+MARSHALLED, PICKLED = b"m", b"p"
 
 
 @functools.lru_cache(maxsize=256)
-def _fixed_zone(seconds: float, name: str | None) -> timezone:
+def fixed_zone(seconds: float, name: str | None) -> timezone:
     """The ``timezone`` a fixed-offset timestamp had (its name kept: "UTC" for ``UTC``)."""
     offset = timedelta(seconds=seconds)
     plain = timezone(offset)  # timezone.utc itself for a zero offset
@@ -210,7 +210,7 @@ class Envelope(NamedTuple):
     copied: tuple[str, ...]
 
     def participants(self) -> list[Participant]:
-        return _participants(self.senders, self.recipients, self.copied)[0]
+        return participants_of(self.senders, self.recipients, self.copied)[0]
 
     def thread(
         self, threads: ThreadIndex, people: list[Participant] | None = None
@@ -250,7 +250,7 @@ class ParsedMessage(NamedTuple):
         (an attachment, a zone other than a fixed offset, a value marshal does not know)."""
         stamp = self.timestamp
         if stamp is not None and type(stamp.tzinfo) is not timezone:
-            return _PICKLED + pickle.dumps(self, pickle.HIGHEST_PROTOCOL)
+            return PICKLED + pickle.dumps(self, pickle.HIGHEST_PROTOCOL)
         when = None
         if stamp is not None:
             offset = stamp.utcoffset()
@@ -259,7 +259,7 @@ class ParsedMessage(NamedTuple):
         try:
             if self.attachments:
                 raise ValueError("attachments are models")
-            return _MARSHALLED + marshal.dumps(
+            return MARSHALLED + marshal.dumps(
                 (
                     tuple(self.envelope),
                     self.speaker,
@@ -271,17 +271,17 @@ class ParsedMessage(NamedTuple):
                 )
             )
         except ValueError:
-            return _PICKLED + pickle.dumps(self, pickle.HIGHEST_PROTOCOL)
+            return PICKLED + pickle.dumps(self, pickle.HIGHEST_PROTOCOL)
 
     @staticmethod
     def from_bytes(data: bytes) -> ParsedMessage:
         """The message ``to_bytes`` wrote (in this run: the data is trusted)."""
-        if data[:1] == _PICKLED:
+        if data[:1] == PICKLED:
             return pickle.loads(data[1:])  # type: ignore[no-any-return]  # noqa: S301
         envelope, speaker, text, when, meta, lang, confidence = marshal.loads(data[1:])
         stamp = None
         if when is not None:
-            stamp = datetime(*when[:7], tzinfo=_fixed_zone(when[7], when[8]))
+            stamp = datetime(*when[:7], tzinfo=fixed_zone(when[7], when[8]))
         return ParsedMessage(Envelope(*envelope), speaker, text, stamp, (), meta, lang, confidence)
 
     def fragment(self, thread: str, how: str) -> Conversation:
@@ -403,7 +403,7 @@ def _parse(
     reply_ids = _MSGID.findall(first.get("in-reply-to", ""))
     in_reply_to = reply_ids[0] if reply_ids else None
     senders, recipients, copied = (tuple(raw.get(key, ())) for key in ("from", "to", "cc"))
-    # The sender as _participants finds it (the first From person), without building the rest.
+    # The sender as participants_of finds it (the first From person), without building the rest.
     sender = next((person for value in senders for person in _people(value)), None)
     reply = extract_reply(body.text)
     if sender is None:

@@ -203,7 +203,7 @@ def merge_fragments(fragments: Sequence[Conversation]) -> Conversation:
         meta["sources"] = sources
     subject = next((f.subject for f in _by_time(fragments) if f.subject), None)
     return replace(
-        first, participants=_merge_people(participants), turns=turns, meta=meta, subject=subject
+        first, participants=merge_people(participants), turns=turns, meta=meta, subject=subject
     )
 
 
@@ -225,7 +225,7 @@ def _by_time(fragments: Sequence[Conversation]) -> list[Conversation]:
     return sorted(fragments, key=start)
 
 
-def _merge_people(participants: Sequence[Participant]) -> tuple[Participant, ...]:
+def merge_people(participants: Sequence[Participant]) -> tuple[Participant, ...]:
     """One participant per address: a thread names its sender in every message."""
     merged: dict[str, Participant] = {}
     for person in participants:
